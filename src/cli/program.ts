@@ -1,0 +1,31 @@
+// The commander program: global options and every command group. Commands stay thin: they parse
+// and validate flags, call the library, and print.
+import { Command, Option } from 'commander';
+import { registerReleases } from './commands/releases.js';
+import { registerRocks } from './commands/rocks.js';
+import type { CliEnv } from './env.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(env: CliEnv): Command {
+  const program = new Command('heliostat')
+    .description('Build patched OpenStack rocks, publish them to a mirror and a registry, and reconcile them into Sunbeam.')
+    .version(VERSION)
+    .option('--rocks-repo <url-or-path>', 'ubuntu-openstack-rocks repository (URL or local path)')
+    .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/heliostat)')
+    .option('--offline', 'use the caches as they are; make no network request')
+    .option('--config <file>', 'YAML config file with the same settings as these flags')
+    .option('--ubuntu-archive <url>', 'Ubuntu archive base URL')
+    .option('--cloud-archive <url>', 'Ubuntu Cloud Archive base URL')
+    .option('--ppa-archive <url>', 'PPA base URL (Launchpad content host)')
+    .addOption(new Option('-v, --verbose', 'log network and git operations on stderr'))
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeOut: (s) => env.stdout.write(s),
+      writeErr: (s) => env.stderr.write(s),
+    })
+    .exitOverride();
+  registerReleases(program, env);
+  registerRocks(program, env);
+  return program;
+}

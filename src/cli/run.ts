@@ -1,0 +1,23 @@
+// The heliostat executable: runs the program and turns errors into one line on stderr and an exit
+// code (2 for usage errors, 1 for failures).
+import { CommanderError } from 'commander';
+import { UsageError } from '../errors.js';
+import { makeCliEnv } from './env.js';
+import { buildProgram } from './program.js';
+
+export async function run(argv: readonly string[], env = makeCliEnv(process.stdout, process.stderr, process.env, process.cwd())): Promise<number> {
+  const program = buildProgram(env);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its message; help and version are not failures.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    env.stderr.write(`heliostat: error: ${message.split('\n')[0]}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
