@@ -118,10 +118,7 @@ class StreamReader {
   }
 }
 
-interface Blob {
-  size: number;
-  data: Buffer | undefined;
-}
+type Blob = { size: number; data: Buffer | undefined };
 
 function cString(buf: Buffer, start: number, length: number): string {
   const field = buf.subarray(start, start + length);
@@ -180,7 +177,13 @@ async function readTar(reader: StreamReader, label: string): Promise<{ files: Ma
     if (header.length < BLOCK) throw new OciArchiveError('truncated', `${label}: truncated archive: header at offset ${at} is cut short`);
     if (header.every((b) => b === 0)) break;
     const where = `at offset ${at} of ${label}`;
-    checkHeader(header, where);
+    try {
+      checkHeader(header, where);
+    } catch (err) {
+      // A bad first header means the file is something else entirely: say so plainly.
+      if (at === 0) throw new OciArchiveError('corrupt', `${label}: not a tar archive (invalid header at offset 0)`);
+      throw err;
+    }
     const type = String.fromCharCode(header[156] ?? 0);
     // 'x' (pax) and 'L' (GNU long name) describe the entry that follows; 'g' is global metadata.
     const meta = type === 'x' || type === 'g' || type === 'L';
@@ -280,8 +283,10 @@ export async function readOciArchiveStream(
   label: string,
   options: ReadOciArchiveOptions = {},
 ): Promise<OciArchiveInfo> {
-  const reader = new StreamReader(source[Symbol.asyncIterator]());
-  const { files, blobs } = await readTar(reader, label);
+  const iterator = source[Symbol.asyncIterator]();
+  const reader = new StreamReader(iterator);
+  // Closing the iterator on failure releases the file descriptor of a half-read stream.
+  const { files, blobs } = await readTar(reader, label).finally(() => iterator.return?.().catch(() => undefined));
 
   const layout = files.get('oci-layout');
   if (!layout) throw new OciArchiveError('invalid', `${label}: not an OCI archive: no oci-layout file`);
