@@ -8,3 +8,13 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * Whether an error is the caller's fault. Error classes of other modules that describe bad input
+ * (an unknown branch, a malformed PPA) mark themselves with `usage = true` instead of inheriting
+ * from UsageError, so modules stay free of each other's hierarchies.
+ */
+export function isUsageError(error: unknown): boolean {
+  if (error instanceof UsageError) return true;
+  return typeof error === 'object' && error !== null && (error as { usage?: unknown }).usage === true;
+}

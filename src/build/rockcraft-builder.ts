@@ -137,6 +137,8 @@ function lastLine(text: string): string {
 
 function describeSpawnError(error: unknown): string {
   if (error && typeof error === 'object' && 'code' in error && (error as { code?: unknown }).code === 'ENOENT') return 'not found on PATH';
-  const message = error instanceof Error ? error.message : typeof error === 'object' && error && 'shortMessage' in error ? String((error as { shortMessage: unknown }).shortMessage) : String(error);
+  let message = String(error);
+  if (error instanceof Error) message = error.message;
+  else if (error && typeof error === 'object' && 'shortMessage' in error) message = String(error.shortMessage);
   return message.split('\n')[0] ?? message;
 }

@@ -1,7 +1,7 @@
 // The heliostat executable: runs the program and turns errors into one line on stderr and an exit
 // code (2 for usage errors, 1 for failures).
 import { CommanderError } from 'commander';
-import { UsageError } from '../errors.js';
+import { isUsageError } from '../errors.js';
 import { makeCliEnv } from './env.js';
 import { buildProgram } from './program.js';
 
@@ -17,7 +17,7 @@ export async function run(argv: readonly string[], env = makeCliEnv(process.stdo
     }
     const message = error instanceof Error ? error.message : String(error);
     env.stderr.write(`heliostat: error: ${message.split('\n')[0]}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    return isUsageError(error) ? 2 : 1;
   }
 }
 

@@ -39,6 +39,8 @@ export interface PatchContext {
   series: SeriesInfo;
   /** UCA cloud for the rock, or null when the series ships the release natively. */
   cloud: string | null;
+  /** See RockPlacement.releaseBound: only such rocks get their cloud entries rewritten. */
+  releaseBound: boolean;
   workarounds: Workaround[];
 }
 
@@ -107,7 +109,7 @@ const cloudPatch: Patch = {
     for (const entry of [...(seq?.items ?? [])]) {
       if (!isMap(entry) || !entry.has('cloud')) continue;
       const cloud = String(entry.get('cloud'));
-      if (!owned.has(cloud)) {
+      if (!owned.has(cloud) || !ctx.releaseBound) {
         // Upstream pins this rock to another release's cloud on purpose (e.g. manila on caracal).
         changes.push(...setPocket(entry, pocket, cloud));
         continue;
@@ -124,14 +126,14 @@ const cloudPatch: Patch = {
       }
       changes.push(...setPocket(entry, pocket, ctx.cloud));
     }
-    if (ctx.cloud !== null && !ownedSeen) {
+    if (ctx.releaseBound && ctx.cloud !== null && !ownedSeen) {
       const entry: Record<string, unknown> = { type: 'apt', cloud: ctx.cloud };
       if (pocket !== 'updates') entry.pocket = pocket;
       entry.priority = 'always';
       doc.repositoriesNode(true)?.items.push(doc.createMap(entry));
       changes.push(`added cloud ${ctx.cloud}${pocket !== 'updates' ? ` (${pocket})` : ''}`);
     }
-    if (ctx.cloud === null && pocket === 'proposed') {
+    if (ctx.releaseBound && ctx.cloud === null && pocket === 'proposed') {
       const suite = `${ctx.series.name}-proposed`;
       const url = ctx.spec.ubuntuArchiveUrl ?? DEFAULT_UBUNTU_ARCHIVE;
       doc.repositoriesNode(true)?.items.push(
@@ -189,7 +191,9 @@ const versionPatch: Patch = {
   id: 'version',
   apply(doc, ctx) {
     // A borrowed branch carries its own release's version; the rock is labelled with the one built.
-    const base = ctx.spec.release.branchClamped ? ctx.spec.release.number : doc.version;
+    // Versions that are not a release number (rabbitmq 3.12.1, consul 1.19.2) stay.
+    const relabel = ctx.spec.release.branchClamped && doc.version === ctx.branchRelease.number;
+    const base = relabel ? ctx.spec.release.number : doc.version;
     const wanted = ctx.spec.suffix ? `${base}-${ctx.spec.suffix}` : base;
     if (wanted === doc.version && doc.versionIsString) return [];
     const before = doc.version;
@@ -229,25 +233,41 @@ const workaroundsPatch: Patch = {
 /** The order patches apply in. Base first: the cloud decision depends on the series. */
 export const PATCHES: readonly Patch[] = [basePatch, cloudPatch, ppaPatch, versionPatch, packagesPatch, workaroundsPatch];
 
+export interface RockPlacement {
+  series: SeriesInfo;
+  /** UCA cloud for the rock, or null when the series ships the release natively. */
+  cloud: string | null;
+  /**
+   * Whether the rock takes its OpenStack packages from its release: upstream gives it the
+   * release's cloud, or builds it on the series that ships the release natively. Release-agnostic
+   * rocks (tempest on an older series, Go rocks on bare) keep their series and repositories.
+   */
+  releaseBound: boolean;
+}
+
 /** Decides the series a rock is built on and its UCA cloud; throws when the release can't go there. */
-export function rockSeries(doc: RockcraftDocument, spec: PatchSpec): { series: SeriesInfo; cloud: string | null } {
+export function placeRock(doc: RockcraftDocument, spec: PatchSpec, branchRel: Release): RockPlacement {
   const own = seriesOfBase(doc.base === 'bare' ? (doc.buildBase ?? '') : doc.base);
+  const ownedCloud = doc.repositories.some((r) => r.cloud === branchRel.codename || r.cloud === spec.release.codename);
+  const releaseBound = ownedCloud || (doc.base !== 'bare' && own?.name === branchRel.nativeSeries);
   const series = spec.series ?? own ?? getSeries(spec.release.defaultSeries);
+  if (!releaseBound) return { series, cloud: null, releaseBound };
   const allowed = seriesFor(spec.release);
   if (!allowed.includes(series.name)) {
     throw new UsageError(
       `${doc.source}: release ${spec.release.codename} cannot be built on ${series.name}; use --series ${allowed.join(' or ')}`,
     );
   }
-  return { series, cloud: spec.release.nativeSeries === series.name ? null : spec.release.codename };
+  return { series, cloud: spec.release.nativeSeries === series.name ? null : spec.release.codename, releaseBound };
 }
 
 /** Applies every patch in order to a copy of `upstream`; the upstream document is left untouched. */
 export function patchRockcraft(upstream: RockcraftDocument, rock: string, branch: string, spec: PatchSpec): PatchOutcome {
   const doc = upstream.clone();
-  const { series, cloud } = rockSeries(doc, spec);
+  const branchRel = branchRelease(branch);
+  const { series, cloud, releaseBound } = placeRock(doc, spec, branchRel);
   const workarounds = workaroundsFor(rock, spec.release, spec.workarounds ?? 'auto');
-  const ctx: PatchContext = { spec, rock, branchRelease: branchRelease(branch), series, cloud, workarounds };
+  const ctx: PatchContext = { spec, rock, branchRelease: branchRel, series, cloud, releaseBound, workarounds };
   const changes: string[] = [];
   for (const patch of PATCHES) {
     for (const change of patch.apply(doc, ctx)) changes.push(`${patch.id}: ${change}`);

@@ -1,7 +1,8 @@
 // A rockcraft.yaml held as a YAML document (comments, key order and scalar styles kept), with typed
 // read access for what heliostat needs and a serialiser that returns the original bytes when
 // nothing was changed.
-import { isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq, type Document } from 'yaml';
+import type { YAMLMap} from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, YAMLSeq, type Document } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 
@@ -166,7 +167,7 @@ export class RockcraftDocument {
   }
 
   createMap(value: Record<string, unknown>): YAMLMap {
-    return this.doc.createNode(value) as YAMLMap;
+    return this.doc.createNode(value);
   }
 
   /** The part that installs the rock's packages: named like the rock if it has overlay-packages, else the last that has. */
