@@ -77,6 +77,13 @@ export const rockEntrySchema = z.object({
   /** For `reused`: the build whose artifact is reused unchanged. */
   reusedFrom: buildId.optional(),
   image: z.object({ ref: line, digest }).optional(),
+  /** Resolved versions of the packages this rock installs (what a package diff compares). */
+  packages: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9+.-]{0,99}$/, 'expected a Debian package name'),
+      z.string().regex(/^[A-Za-z0-9.+~:-]{1,100}$/, 'expected a Debian version'),
+    )
+    .optional(),
 });
 
 export const buildRecordSchema = z

@@ -106,3 +106,13 @@ export function parseLsTreeBlobs(out: string): Map<string, string> {
   }
   return blobs;
 }
+
+/** `git ls-tree -z <commit> -- rocks/` output → folder name → tree id. */
+export function parseLsTreeFolders(out: string, prefix: string): Map<string, string> {
+  const trees = new Map<string, string>();
+  for (const record of out.split('\0')) {
+    const m = /^040000 tree ([0-9a-f]{40,64})\t(.*)$/s.exec(record);
+    if (m?.[1] && m[2]?.startsWith(prefix)) trees.set(m[2].slice(prefix.length), m[1]);
+  }
+  return trees;
+}

@@ -12,7 +12,7 @@ import {
   UpstreamGitError,
   UpstreamNotFoundError,
 } from './upstream-errors.js';
-import { catFileBatch, decodeUtf8, gitAt, parseHeads, parseLsTreeBlobs, type GitOptions } from './upstream-git.js';
+import { catFileBatch, decodeUtf8, gitAt, parseHeads, parseLsTreeBlobs, parseLsTreeFolders, type GitOptions } from './upstream-git.js';
 import { withFileLock, type FileLockOptions } from './upstream-lock.js';
 import { normalizeUpstreamUrl, validateBranch, validateCommit, validateRepoPath, validateRockName } from './upstream-validate.js';
 
@@ -131,6 +131,23 @@ export class UpstreamRocksRepo {
   /** Folders under rocks/ holding a rockcraft.yaml at `commit`, sorted. */
   async listRocks(commit: string): Promise<string[]> {
     return [...(await this.rockTree(validateCommit(commit))).keys()].sort();
+  }
+
+  /**
+   * Git tree id of every rock folder at `commit`: it changes exactly when something in the
+   * folder changes, which is what a build key needs from upstream.
+   */
+  async rockFolderTrees(commit: string): Promise<Map<string, string>> {
+    const sha = validateCommit(commit);
+    await this.requireCache(false);
+    let out: string;
+    try {
+      out = await this.git().raw(['ls-tree', '-z', `${sha}^{commit}`, '--', 'rocks/']);
+    } catch (error) {
+      await this.requireCommit(sha);
+      throw new UpstreamGitError('ls-tree', `${this.url} ${sha}`, error);
+    }
+    return parseLsTreeFolders(out, 'rocks/');
   }
 
   /** rocks/<rock>/rockcraft.yaml at `commit`, exactly as stored. */
