@@ -18,7 +18,7 @@ export async function resolveVersions(rocks: readonly RenderedRock[], fetcher: I
   await Promise.all(
     rocks.map(async (rock) => {
       try {
-        const sources = aptSourcesForRepositories(rock.repositories as Array<Record<string, unknown>>, rock.series.name, archives);
+        const sources = aptSourcesForRepositories(rock.repositories, rock.series.name, archives);
         const key = JSON.stringify([rock.series.name, sources]);
         let resolver = resolvers.get(key);
         if (!resolver) {
