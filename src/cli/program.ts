@@ -1,6 +1,7 @@
 // The commander program: global options and every command group. Commands stay thin: they parse
 // and validate flags, call the library, and print.
 import { Command, Option } from 'commander';
+import { registerManifest } from './commands/manifest.js';
 import { registerMirror } from './commands/mirror.js';
 import { registerReleases } from './commands/releases.js';
 import { registerRocks } from './commands/rocks.js';
@@ -29,5 +30,6 @@ export function buildProgram(env: CliEnv): Command {
   registerReleases(program, env);
   registerRocks(program, env);
   registerMirror(program, env);
+  registerManifest(program, env);
   return program;
 }
