@@ -19,3 +19,5 @@ export * from './stores/store.js';
 export * from './stores/fs.js';
 export * from './stores/linking.js';
 export { keyPath } from './stores/fs-keys.js';
+export * from './pull.js';
+export * from './sync.js';

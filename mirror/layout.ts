@@ -3,6 +3,8 @@
 // can produce a key outside its own prefix. Nothing in this module does I/O.
 
 export class LayoutError extends Error {
+  /** A malformed name is the caller's input, not a failure of the mirror (the CLI exits 2). */
+  readonly usage = true;
   constructor(
     readonly what: string,
     readonly value: string,

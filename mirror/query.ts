@@ -21,6 +21,8 @@ import { readAlias, readBuildRecord, readIndex, scanEntries } from './series.js'
 import type { ByteRange, MirrorStore } from './stores/store.js';
 
 export class NotFoundInMirrorError extends Error {
+  /** Asking for a train, build, alias or pin the mirror does not have is bad input, not a failure. */
+  readonly usage = true;
   constructor(message: string) {
     super(message);
     this.name = 'NotFoundInMirrorError';

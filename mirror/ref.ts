@@ -25,6 +25,8 @@ export interface BuildRef extends TrainSeries {
 }
 
 export class RefError extends Error {
+  /** A malformed reference is the caller's input, not a failure of the mirror. */
+  readonly usage = true;
   constructor(
     readonly ref: string,
     reason: string,
