@@ -18,3 +18,11 @@ export function isUsageError(error: unknown): boolean {
   if (error instanceof UsageError) return true;
   return typeof error === 'object' && error !== null && (error as { usage?: unknown }).usage === true;
 }
+
+/** A command that has already reported its failure (e.g. a build summary) and only sets the exit code. */
+export class ReportedFailure extends Error {
+  constructor(readonly exitCode = 1) {
+    super('reported failure');
+    this.name = 'ReportedFailure';
+  }
+}

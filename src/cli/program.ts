@@ -1,6 +1,7 @@
 // The commander program: global options and every command group. Commands stay thin: they parse
 // and validate flags, call the library, and print.
 import { Command, Option } from 'commander';
+import { registerBuild } from './commands/build.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerMirror } from './commands/mirror.js';
 import { registerReleases } from './commands/releases.js';
@@ -29,6 +30,7 @@ export function buildProgram(env: CliEnv): Command {
     .exitOverride();
   registerReleases(program, env);
   registerRocks(program, env);
+  registerBuild(program, env);
   registerMirror(program, env);
   registerManifest(program, env);
   return program;

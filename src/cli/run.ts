@@ -1,7 +1,7 @@
 // The heliostat executable: runs the program and turns errors into one line on stderr and an exit
 // code (2 for usage errors, 1 for failures).
 import { CommanderError } from 'commander';
-import { isUsageError } from '../errors.js';
+import { ReportedFailure, isUsageError } from '../errors.js';
 import { makeCliEnv } from './env.js';
 import { buildProgram } from './program.js';
 
@@ -11,6 +11,7 @@ export async function run(argv: readonly string[], env = makeCliEnv(process.stdo
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
+    if (error instanceof ReportedFailure) return error.exitCode;
     if (error instanceof CommanderError) {
       // commander has already printed its message; help and version are not failures.
       return error.exitCode === 0 ? 0 : 2;

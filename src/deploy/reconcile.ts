@@ -59,7 +59,9 @@ const key = (app: string, resource: string) => `${app}\u0000${resource}`;
 /** The digests the resource's containers run now; empty when the app has no pods yet. */
 function runningDigests(observed: ObservedApp | undefined, containers: readonly string[]): string[] {
   const digests = new Set<string>();
-  for (const name of containers) for (const d of observed?.containers.get(name)?.digests ?? []) digests.add(d);
+  // No container map (the 2023.2 charms): every workload container of the app counts.
+  const names = containers.length > 0 ? containers : [...(observed?.containers.keys() ?? [])];
+  for (const name of names) for (const d of observed?.containers.get(name)?.digests ?? []) digests.add(d);
   return [...digests].sort();
 }
 
