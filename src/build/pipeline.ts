@@ -22,6 +22,10 @@ import { decideBuilds, renderRocks, type PlannedRock, type RenderedRock } from '
 import { resolveVersions } from './resolve-versions.js';
 import { runBuilds, summarise, type RockResult, type RunEvent, type RunSummary } from './runner.js';
 import { selectRocks } from './select-rocks.js';
+import { pushImages, type RegistryService } from './push-images.js';
+import type { ImageRecord } from '../registry/publish.js';
+import { sunbeamReleases } from '../catalog/sunbeam.js';
+import { manifestForBuild } from '../deploy/manifest.js';
 
 export interface BuildRequest {
   train: string;
@@ -44,6 +48,8 @@ export interface BuildServices {
   builder: Builder;
   /** The mirror: read for reuse, written when `publish` is set. */
   store?: MirrorStore;
+  /** Push successful builds here before committing them; build.json then records each image. */
+  registry?: RegistryService;
   publish: boolean;
   /** Where .rock files and logs are written while building. */
   workDir: string;
@@ -63,6 +69,7 @@ export interface BuildOutcome {
   staged: StagedFile[];
   reused: ReusedFile[];
   published?: PublishSummary;
+  images: ImageRecord[];
   notes: string[];
 }
 
@@ -122,8 +129,20 @@ export async function runBuild(request: BuildRequest, services: BuildServices): 
   for (const [rock, f] of failed) results.push({ rock, outcome: 'failed', failureClass: f.failureClass, error: f.error, durationMs: 0 });
 
   const { staged, reused } = stageOutputs(planned, results, logsDir, request.arch);
+  let result: 'success' | 'fail' = results.some((r) => r.outcome === 'failed') ? 'fail' : 'success';
+  let images: ImageRecord[] = [];
+  if (services.registry && result === 'success') {
+    try {
+      images = await pushImages(services.registry, { planned, results, previous, store: services.store, release: request.release.number, train: request.train, buildId, workDir: services.workDir, signal: services.signal });
+    } catch (error) {
+      // The rocks built; the registry refused them. Recorded as a failed build, never as a success without images.
+      result = 'fail';
+      notes.push(`registry push failed: ${error instanceof Error ? error.message : String(error)}`);
+      for (const r of results) if (r.outcome === 'built' || r.outcome === 'reused') Object.assign(r, { outcome: 'failed', failureClass: 'infra', error: 'registry push failed' });
+    }
+  }
+  if (images.length > 0) staged.push(...imageOutputs(images, request.release));
   const finished = new Date(Math.max(now().getTime(), started.getTime()));
-  const result = results.some((r) => r.outcome === 'failed') ? 'fail' : 'success';
   const metadata: BuildOutcome['metadata'] = {
     train: request.train,
     release: request.release.number,
@@ -142,14 +161,14 @@ export async function runBuild(request: BuildRequest, services: BuildServices): 
       builderVersion: await services.builder.version(),
       arch: request.arch,
     },
-    rocks: rockEntries(planned, results, set, request.arch),
+    rocks: rockEntries(planned, results, set, request.arch, images),
   };
   let published: PublishSummary | undefined;
   if (services.publish) {
     if (!services.store) throw new Error('--publish needs a mirror');
     published = await publishBuild(services.store, { metadata, files: staged, reused });
   }
-  return { buildId, result, metadata, summary: summarise(results), results, staged, reused, published, notes };
+  return { buildId, result, metadata, summary: summarise(results), results, staged, reused, published, images, notes };
 }
 
 async function latestSuccess(store: MirrorStore | undefined, train: string, release: string, series: string): Promise<BuildRecord | undefined> {
@@ -177,7 +196,7 @@ function stageOutputs(planned: readonly PlannedRock[], results: readonly RockRes
   return { staged, reused };
 }
 
-function rockEntries(planned: readonly PlannedRock[], results: readonly RockResult[], set: Awaited<ReturnType<typeof loadBranchRocks>>, arch: string): RockEntry[] {
+function rockEntries(planned: readonly PlannedRock[], results: readonly RockResult[], set: Awaited<ReturnType<typeof loadBranchRocks>>, arch: string, images: readonly ImageRecord[]): RockEntry[] {
   return results
     .map((result): RockEntry => {
       const plan = planned.find((p) => p.rock === result.rock);
@@ -193,9 +212,21 @@ function rockEntries(planned: readonly PlannedRock[], results: readonly RockResu
       if (result.outcome === 'failed') entry.failureClass = result.failureClass ?? 'build';
       if (result.outcome === 'reused' && plan?.reuse) entry.reusedFrom = plan.reuse.from;
       if (plan && Object.keys(plan.versions).length > 0) entry.packages = plan.versions;
+      const image = images.find((i) => i.rock === result.rock);
+      if (image) entry.image = { ref: image.ref, digest: image.digest };
       return entry;
     })
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** images.json (what was pushed) and, for releases Sunbeam ships, manifest.yaml. */
+function imageOutputs(images: readonly ImageRecord[], release: Release): StagedFile[] {
+  const files: StagedFile[] = [{ path: 'images.json', source: Buffer.from(JSON.stringify(images, null, 2) + '\n') }];
+  if (sunbeamReleases().some((r) => r.number === release.number)) {
+    const manifest = manifestForBuild(release.number, images.map((i) => ({ rock: i.rock, ref: i.ref, digest: i.digest })));
+    files.push({ path: 'manifest.yaml', source: Buffer.from(manifest) });
+  }
+  return files;
 }
 
 function sanitiseVersion(version: string): string {

@@ -15,7 +15,12 @@ export interface RockToPush {
   /** The rockcraft.yaml `name:`, which can differ from the folder; the repository is named after it. */
   imageName: string;
   /** The `.rock` (OCI archive) `rockcraft pack` produced. */
-  rockFile: string;
+  rockFile?: string;
+  /**
+   * For a rock reused from an earlier build: the digest already in the registry. Nothing is
+   * pushed; its presence is checked and it gets this build's tags.
+   */
+  digest?: string;
 }
 
 export interface PushBuildInput {
@@ -160,13 +165,22 @@ export async function pushBuild(input: PushBuildInput, target: RegistryTarget, o
 
   // 1. Read every archive first: a corrupt rock fails the build before anything is pushed. All
   //    are read even after a failure, so one report names every bad archive.
-  const read = await eachLimited(planned, 4, async (p) => ({ ...p, digest: (await readOciArchive(p.rockFile)).manifestDigest }), false);
+  const read = await eachLimited(
+    planned,
+    4,
+    async (p) => {
+      if (p.rockFile !== undefined) return { ...p, digest: (await readOciArchive(p.rockFile)).manifestDigest };
+      if (p.digest === undefined) throw new RegistryError('invalid', `rock ${p.rock} has neither a .rock file nor a digest to tag`);
+      return { ...p, digest: validateDigest(p.digest) };
+    },
+    false,
+  );
   if (read.failed.length > 0) throw failure('read', read, []);
 
   // 2. Push by digest and check that the registry serves exactly that manifest.
   const pushed = await eachLimited(read.done, options.concurrency ?? 2, async (p): Promise<ImageRecord> => {
     const dest = { repository: p.repository, digest: p.digest };
-    const written = await skopeo.pushArchive(p.rockFile, dest, call);
+    const written = p.rockFile !== undefined ? await skopeo.pushArchive(p.rockFile, dest, call) : p.digest;
     const stored = await skopeo.inspectDigest(dest, call);
     if (written !== p.digest || stored !== p.digest) {
       throw new RegistryError('invalid', `pushed ${p.rockFile} as ${p.digest} but the registry holds ${stored} (skopeo wrote ${written})`);
