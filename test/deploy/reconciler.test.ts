@@ -90,7 +90,7 @@ describe.skipIf(!availability.available)(`reconcile a Sunbeam 2024.1 model${avai
     await rm(root, { recursive: true, force: true });
   });
 
-  const writes = async () => (await readJujuInvocations(jujuLog)).filter((i) => i.command === 'attach-resource').length;
+  const writes = () => readJujuInvocations(jujuLog).filter((i) => i.command === 'attach-resource').length;
   const cinderImages = () => {
     const app = appState(kube.state, 'cinder');
     return { api: app?.resources['cinder-api-image']?.image, scheduler: app?.resources['cinder-scheduler-image']?.image };
@@ -116,11 +116,11 @@ describe.skipIf(!availability.available)(`reconcile a Sunbeam 2024.1 model${avai
   });
 
   it('changes nothing on a second pass', async () => {
-    const before = await writes();
+    const before = writes();
     const stateBefore = await stat(join(root, 'attachments.json'));
     const result = await reconcileOnce([train], deps);
     expect(result.actions).toEqual([]);
-    expect(await writes()).toBe(before);
+    expect(writes()).toBe(before);
     expect((await stat(join(root, 'attachments.json'))).mtimeMs).toBe(stateBefore.mtimeMs);
   });
 
@@ -145,11 +145,11 @@ describe.skipIf(!availability.available)(`reconcile a Sunbeam 2024.1 model${avai
     const hand = `${registry.host}/heliostat/cinder-consolidated@sha256:${'e'.repeat(64)}`;
     await kube.attach('cinder', 'cinder-api-image', hand);
     await new Promise((r) => setTimeout(r, 600));
-    const before = await writes();
+    const before = writes();
     const result = await reconcileOnce([train], deps);
     expect(result.actions.find((a) => a.resource === 'cinder-api-image')).toMatchObject({ kind: 'hold', why: expect.stringMatching(/changed by hand/) as string });
     expect(appState(kube.state, 'cinder')?.resources['cinder-api-image']?.image).toBe(hand);
-    expect(await writes()).toBe(before + (result.actions.some((a) => a.kind === 'attach') ? 1 : 0));
+    expect(writes()).toBe(before + (result.actions.some((a) => a.kind === 'attach') ? 1 : 0));
   });
 
   it('restores the originals when the train is removed (forced past the hand-made change)', async () => {
