@@ -2,7 +2,9 @@
 // and validate flags, call the library, and print.
 import { Command, Option } from 'commander';
 import { registerBuild } from './commands/build.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerMirror } from './commands/mirror.js';
 import { registerReleases } from './commands/releases.js';
 import { registerRocks } from './commands/rocks.js';
@@ -33,5 +35,7 @@ export function buildProgram(env: CliEnv): Command {
   registerBuild(program, env);
   registerMirror(program, env);
   registerManifest(program, env);
+  registerDeploy(program, env);
+  registerRegistry(program, env);
   return program;
 }

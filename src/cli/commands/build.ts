@@ -18,11 +18,14 @@ import type { CliEnv } from '../env.js';
 import { collect, parsePackages, parseTargetFlags, type TargetFlags } from '../flags.js';
 import { closeMirrorStore, openMirrorStore, parseStoreSpec } from '../mirror-store.js';
 import { storeOptions } from './mirror-common.js';
+import { registryOptions, registryTarget } from '../deploy-context.js';
 import { note, printJson, renderTable } from '../output.js';
 import type { GlobalFlags, Settings } from '../settings.js';
 import type { MirrorStore } from '../../../mirror/stores/store.js';
 
 interface BuildFlags extends GlobalFlags, TargetFlags {
+  registry?: string;
+  registryInsecure?: boolean;
   train?: string;
   component?: string[];
   rock?: string[];
@@ -74,13 +77,14 @@ export function registerBuild(program: Command, env: CliEnv): void {
     .option('--publish', 'publish the build to the mirror')
     .option('--rockcraft <path>', 'rockcraft executable', 'rockcraft')
     .option('--work-dir <dir>', 'where rocks and logs are written while building');
-  storeOptions(command).action(async (flags: BuildFlags, cmd: Command) => {
+  storeOptions(registryOptions(command)).action(async (flags: BuildFlags, cmd: Command) => {
       const target = parseTargetFlags(flags);
       const packages = parsePackages(flags.package);
       const suffix = flags.suffix === undefined ? undefined : validateSuffix(flags.suffix);
       const jobs = positiveInt('jobs', flags.jobs, 64);
       const timeoutMs = positiveInt('timeout', flags.timeout, 86_400) * 1000;
       const train = trainFor(flags, target.ppas.length > 0 || packages.length > 0 || suffix !== undefined, target.pocket === 'proposed');
+      const registry = flags.registry ? { target: registryTarget(flags.registry, flags.registryInsecure ?? false, env.env) } : undefined;
       const settings = await env.settings(cmd.optsWithGlobals());
       const out = env.output(flags.json);
       const clamp = clampNote(target.release);
@@ -102,6 +106,7 @@ export function registerBuild(program: Command, env: CliEnv): void {
             archives: settings.archives,
             builder: new RockcraftBuilder({ executable: flags.rockcraft ?? 'rockcraft', workRoot: join(workDir, 'tmp'), env: env.env }),
             store,
+            registry,
             publish: flags.publish ?? false,
             workDir,
             jobs,
@@ -121,6 +126,8 @@ export function registerBuild(program: Command, env: CliEnv): void {
         buildId: outcome.buildId,
         result: outcome.result,
         ...outcome.summary,
+        images: outcome.images.map((i) => ({ rock: i.rock, ref: i.ref, tags: i.tags })),
+        notes: outcome.notes,
         published: outcome.published && store ? { location: store.location, latestMoved: outcome.published.latestMoved, bytesUploaded: outcome.published.bytesUploaded } : null,
         workDir,
       };
