@@ -121,3 +121,29 @@ export interface ControllerApi {
   /** Every controller event; returns unsubscribe. */
   onEvent(listener: (event: ControllerEvent) => void): () => void;
 }
+
+/** A named bearer token; compared in constant time, never logged. */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+/**
+ * Read access to the mirror: public unless clients are listed (Ark-style). Each client has a
+ * bearer token or a basic-auth password hash (scrypt, `scrypt$<salt hex>$<hash hex>`).
+ */
+export interface MirrorReadAuth {
+  public: boolean;
+  clients: Array<{ name: string; token?: string; passwordHash?: string }>;
+}
+
+/** What the HTTP layer needs besides the controller; the controller config provides it. */
+export interface HttpOptions {
+  /** Tokens allowed to call write endpoints (POST/DELETE). */
+  writeTokens: readonly NamedToken[];
+  mirrorRead: MirrorReadAuth;
+  /** Largest accepted request body. */
+  bodyLimitBytes: number;
+  /** Secret for signing callbacks and webhooks (HMAC-SHA256). */
+  signingSecret?: string;
+}
