@@ -107,7 +107,9 @@ describe('GC and publish', () => {
     await t.store.delete([buildRecordKey(TS, B1)]);
     const [gcReport, summary] = await Promise.all([
       collectGarbage(t.store, { graceMs: DAY, now: inTwoDays }),
-      publishBuild(t.store, await stagedBuild(t.dir, B2)),
+      // GC runs two days ahead; the intent must still be live on its clock, as it is in real life
+      // where both sides share one clock.
+      publishBuild(t.store, await stagedBuild(t.dir, B2), { intentTtlMs: 7 * DAY }),
     ]);
     expect(summary.buildId).toBe(B2);
     const record = await recordOf(B2);
