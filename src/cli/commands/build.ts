@@ -20,6 +20,7 @@ import { closeMirrorStore, openMirrorStore, parseStoreSpec } from '../mirror-sto
 import { storeOptions } from './mirror-common.js';
 import { registryOptions, registryTarget } from '../deploy-context.js';
 import { note, printJson, renderTable } from '../output.js';
+import { buildOnServer, refuseLocalOptions } from '../server-flows.js';
 import type { GlobalFlags, Settings } from '../settings.js';
 import type { MirrorStore } from '../../../mirror/stores/store.js';
 
@@ -38,6 +39,7 @@ interface BuildFlags extends GlobalFlags, TargetFlags {
   json?: boolean;
   rockcraft?: string;
   workDir?: string;
+  server?: string;
 }
 
 function positiveInt(flag: string, value: string, max: number): number {
@@ -76,7 +78,8 @@ export function registerBuild(program: Command, env: CliEnv): void {
     .option('--force', 'rebuild rocks even when an earlier build has the same build key')
     .option('--publish', 'publish the build to the mirror')
     .option('--rockcraft <path>', 'rockcraft executable', 'rockcraft')
-    .option('--work-dir <dir>', 'where rocks and logs are written while building');
+    .option('--work-dir <dir>', 'where rocks and logs are written while building')
+    .option('--server <url>', 'submit the build to a heliostat controller and follow it there (write token from $HELIOSTAT_TOKEN)');
   storeOptions(registryOptions(command)).action(async (flags: BuildFlags, cmd: Command) => {
       const target = parseTargetFlags(flags);
       const packages = parsePackages(flags.package);
@@ -84,6 +87,12 @@ export function registerBuild(program: Command, env: CliEnv): void {
       const jobs = positiveInt('jobs', flags.jobs, 64);
       const timeoutMs = positiveInt('timeout', flags.timeout, 86_400) * 1000;
       const train = trainFor(flags, target.ppas.length > 0 || packages.length > 0 || suffix !== undefined, target.pocket === 'proposed');
+      if (flags.server) {
+        refuseLocalOptions(cmd, ['jobs', 'timeout', 'publish', 'rockcraft', 'workDir', 'registry', 'registryInsecure', 'mirror', 'dataDir', 's3Endpoint', 's3Region', 's3CaFile', 's3Insecure', 's3PathStyle']);
+        const request = { release: target.release.number, train, series: target.series?.name, pocket: flags.pocket ? target.pocket : undefined, components: flags.component, rocks: flags.rock, ppas: flags.ppa, packages, suffix, force: flags.force };
+        await buildOnServer(env, flags.server, request, { json: flags.json, verbose: cmd.optsWithGlobals<GlobalFlags>().verbose });
+        return;
+      }
       const registry = flags.registry ? { target: registryTarget(flags.registry, flags.registryInsecure ?? false, env.env) } : undefined;
       const settings = await env.settings(cmd.optsWithGlobals());
       const out = env.output(flags.json);

@@ -9,16 +9,21 @@ import { getRelease } from '../../catalog/releases.js';
 import { withTrain } from '../../deploy/desired-file.js';
 import type { AttachTrain } from '../../deploy/desired.js';
 import { observeApps } from '../../deploy/observe.js';
-import { reconcileOnce, type ReconcileResult } from '../../deploy/reconciler.js';
+import { reconcileOnce } from '../../deploy/reconciler.js';
 import { ReportedFailure, UsageError } from '../../errors.js';
 import { openDeploy, deployOptions, type DeployContext, type DeployFlags } from '../deploy-context.js';
 import type { CliEnv } from '../env.js';
 import { closeMirrorStore, openMirrorStore } from '../mirror-store.js';
 import { printJson, renderTable, type Output } from '../output.js';
+import { attachOnServer, reconcileOnServer, refuseLocalOptions, type ReconcileView } from '../server-flows.js';
 import type { GlobalFlags } from '../settings.js';
 import { storeOptions } from './mirror-common.js';
 
-type Flags = GlobalFlags & DeployFlags & { dryRun?: boolean; force?: boolean; json?: boolean; app?: string[] };
+type Flags = GlobalFlags & DeployFlags & { dryRun?: boolean; force?: boolean; json?: boolean; app?: string[]; server?: string };
+
+// With --server the controller's own model, mirror and tools are used.
+const LOCAL_ONLY = ['model', 'controller', 'juju', 'kubeconfig', 'namespace', 'timeout', 'mirror', 'dataDir', 's3Endpoint', 's3Region', 's3CaFile', 's3Insecure', 's3PathStyle', 'app'];
+const SERVER_HELP = 'go through a heliostat controller\'s API instead of the local model (write token from $HELIOSTAT_TOKEN)';
 
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
 
@@ -40,7 +45,7 @@ async function reconcileAndReport(out: Output, ctx: DeployContext, store: Mirror
   if (failed) throw new ReportedFailure(1);
 }
 
-function print(out: Output, result: ReconcileResult, dryRun: boolean): void {
+function print(out: Output, result: ReconcileView, dryRun: boolean): void {
   if (out.json) {
     printJson(out, { dryRun, actions: result.actions, problems: result.problems, report: result.report ?? null });
     return;
@@ -69,8 +74,15 @@ export function registerDeploy(program: Command, env: CliEnv): void {
     .argument('<ref>', 'TRAIN/RELEASE/SERIES/(latest|stable|BUILD-ID|pin:NAME|as-of:TIME)')
     .option('--app <app>', 'only this application (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--dry-run', 'show what would change, change nothing')
-    .option('--force', 'overwrite hand-made changes and retry failed digests');
+    .option('--force', 'overwrite hand-made changes and retry failed digests')
+    .option('--server <url>', SERVER_HELP);
   storeOptions(deployOptions(attach)).action(async (refText: string, flags: Flags, cmd: Command) => {
+    if (flags.server) {
+      refuseLocalOptions(cmd, LOCAL_ONLY);
+      const out = env.output(flags.json);
+      await attachOnServer(env, flags.server, refText, flags, (result) => print(out, result, flags.dryRun ?? false));
+      return;
+    }
     const ref = parseRef(refText);
     const release = getRelease(ref.release).number;
     const entry: AttachTrain = { train: ref.train, release, series: ref.series, pin: formatSelector(ref.selector), ...(flags.app ? { apps: flags.app } : {}) };
@@ -102,8 +114,15 @@ export function registerDeploy(program: Command, env: CliEnv): void {
     .command('reconcile')
     .description('bring the model back to the attached trains: attach, verify, roll back, restore')
     .option('--dry-run', 'show what would change, change nothing')
-    .option('--force', 'overwrite hand-made changes and retry failed digests');
+    .option('--force', 'overwrite hand-made changes and retry failed digests')
+    .option('--server <url>', SERVER_HELP);
   storeOptions(deployOptions(reconcile)).action(async (flags: Flags, cmd: Command) => {
+    if (flags.server) {
+      refuseLocalOptions(cmd, LOCAL_ONLY);
+      const out = env.output(flags.json);
+      await reconcileOnServer(env, flags.server, flags, (result) => print(out, result, flags.dryRun ?? false));
+      return;
+    }
     await session(env, cmd, flags, async (ctx, store) => reconcileAndReport(env.output(flags.json), ctx, store, await ctx.desired.load(), flags));
   });
 
