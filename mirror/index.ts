@@ -21,3 +21,5 @@ export * from './stores/linking.js';
 export { keyPath } from './stores/fs-keys.js';
 export * from './pull.js';
 export * from './sync.js';
+// The HTTP client side; the server (express) is imported from './server/index.js' by who serves it.
+export * from './http-reader.js';

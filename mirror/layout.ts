@@ -23,8 +23,15 @@ export interface TrainSeries {
 }
 
 const TRAIN_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-// Names the mirror uses for its own top-level folders; a train may not shadow them.
-const RESERVED_TOP = new Set(['blobs', 'meta']);
+// Names a train may not take: the mirror's own top-level folders, and the top-level routes of the
+// controller that serves the mirror at `/` (its API, probes, metrics, static assets), so that a
+// mirror path and a controller route can never be the same URL.
+const RESERVED_TOP = new Set(['blobs', 'meta', 'api', 'healthz', 'readyz', 'metrics', 'static']);
+
+/** Whether `name` is a top-level name a train may not take (see RESERVED_TOP). */
+export function isReservedTopName(name: string): boolean {
+  return RESERVED_TOP.has(name);
+}
 const RELEASE_NUMBER_RE = /^\d{4}\.\d{1,2}$/;
 const RELEASE_CODENAME_RE = /^[a-z]{2,32}$/;
 const SERIES_RE = /^[a-z]{2,32}$/;

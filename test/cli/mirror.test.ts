@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
 import { Client } from 'minio';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { parseBuildRecord } from '../../mirror/build-record.js';
@@ -16,7 +17,9 @@ import { RGW_SKIP_REASON } from '../setup/rgw.js';
 import { TS, sha, snapshot, stagedBuild } from '../mirror/helpers.js';
 import { parseStoreSpec, s3OptionsFor } from '../../src/cli/mirror-store.js';
 import { resolveSettings } from '../../src/cli/settings.js';
-import { heliostat, type CliResult } from './helpers.js';
+import { parseListen } from '../../src/cli/commands/mirror-serve.js';
+import { verifyPassword } from '../../mirror/server/index.js';
+import { HELIOSTAT_BIN, heliostat, type CliResult } from './helpers.js';
 
 const B1 = '20240501T120000Z';
 const B2 = '20240502T120000Z';
@@ -275,6 +278,11 @@ describe('bad input: exit 2, one line, the mirror unchanged', () => {
     ['an S3 mirror without an endpoint', ['list', '--mirror', 's3://bucket/p'], /no S3 endpoint/],
     ['an unknown store kind', ['list', '--mirror', 'ftp://host/x'], /expected fs:PATH or s3:\/\/BUCKET/],
     ['a missing fs mirror', ['list', '--mirror', 'fs:/nonexistent/mirror'], /no mirror at fs:\/nonexistent\/mirror/],
+    ['a mirror URL with credentials', ['pull', `${SERIES}/latest`, '-o', 'OUT', '--mirror', 'https://user:secret@mirror.invalid/'], /mirror URL must not contain credentials; put a token in HELIOSTAT_MIRROR_TOKEN/],
+    ['a mirror URL with a query', ['pull', `${SERIES}/latest`, '-o', 'OUT', '--mirror', 'https://mirror.invalid/?x=1'], /must not have a query or a fragment/],
+    ['a bad listen address', ['serve', '--listen', 'nowhere'], /invalid --listen "nowhere": expected HOST:PORT/],
+    ['a listen port out of range', ['serve', '--listen', '127.0.0.1:70000'], /invalid --listen/],
+    ['a missing read-auth file', ['serve', '--read-auth', 'absent.yaml'], /cannot read --read-auth file .*absent\.yaml: ENOENT/],
   ])('%s', async (_label, args, message) => {
     const before = await snapshot(m.store);
     const cwd = await mkdtemp(join(root, 'cwd-'));
@@ -293,6 +301,8 @@ describe('bad input: exit 2, one line, the mirror unchanged', () => {
     ['an unknown train', () => ['--from', m.spec, '--to', `fs:${join(root, 'never')}`, '--train', 'nosuch'], /no train nosuch/],
     ['a malformed train', () => ['--from', m.spec, '--to', `fs:${join(root, 'never')}`, '--train', '../x'], /invalid train/],
     ['a missing source', () => ['--from', `fs:${join(root, 'absent')}`, '--to', `fs:${join(root, 'never')}`], /no mirror at/],
+    ['an HTTP destination', () => ['--from', m.spec, '--to', 'https://mirror.invalid/'], /--to cannot be an HTTP mirror, which is read-only/],
+    ['an HTTP source with credentials', () => ['--from', 'http://u:p@127.0.0.1:9/', '--to', `fs:${join(root, 'never')}`], /must not contain credentials/],
   ])('sync with %s', async (_label, args, message) => {
     const before = await snapshot(m.store);
     const r = await heliostat(['mirror', 'sync', ...args()]);
@@ -310,6 +320,130 @@ describe('bad input: exit 2, one line, the mirror unchanged', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^heliostat: error: S3 listPrefixes s3:\/\/bucket\/p\/ at http:\/\/127\.0\.0\.1:9 failed after \d+ attempts: connection refused/);
     expect(r.stderr + r.stdout).not.toContain('never-printed-secret');
+  });
+});
+
+/** `heliostat mirror serve` as a child process on a free port; stop() sends SIGTERM and waits. */
+async function startServe(args: string[]): Promise<{ url: string; stop: () => Promise<CliResult> }> {
+  const proc: ResultPromise = execa(process.execPath, [HELIOSTAT_BIN, 'mirror', 'serve', '--listen', '127.0.0.1:0', ...args], {
+    env: { NO_COLOR: '1' },
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
+  let seen = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const found = / at (http:\/\/127\.0\.0\.1:\d+\/) /.exec(seen)?.[1];
+      if (found) resolve(found);
+    });
+    void proc.then((r) => reject(new Error(`mirror serve exited ${String(r.exitCode)}: ${String(r.stderr)}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      const r = await proc;
+      return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+    },
+  };
+}
+
+// Each test below runs the binary about ten times (some 2 s each), hence their longer timeouts.
+describe('heliostat mirror serve, and pull and sync from its URL', () => {
+  beforeAll(async () => {
+    m = await fixtureMirror();
+  });
+
+  it('serves the mirror until SIGTERM; pull and sync read it over HTTP, verified and resumable', async () => {
+    const served = await startServe(['--mirror', m.spec, '--title', 'CI rocks']);
+    try {
+      const trains = (await (await fetch(`${served.url}api/mirror/v1/trains`)).json()) as { trains: string[] };
+      expect(trains).toEqual({ trains: ['fix-1234', 'reference'] });
+      expect(await (await fetch(`${served.url}${SERIES}/latest_build`)).text()).toBe(`${B3}\n`);
+      expect(await (await fetch(served.url)).text()).toContain('<title>Trains · CI rocks</title>');
+
+      const out = join(m.dir, 'http-pulled');
+      const first = json<{ buildId: string; source: string; downloaded: number }>(await heliostat(['mirror', 'pull', `${SERIES}/latest`, '-o', out, '--mirror', served.url, '--json']));
+      expect(first).toMatchObject({ buildId: B3, source: served.url, downloaded: 6 });
+      const full = await readFile(join(out, ROCK));
+      await unlink(join(out, ROCK));
+      await writeFile(join(out, `${ROCK}.part`), full.subarray(0, 4096));
+      const resumed = await heliostat(['mirror', 'pull', `${SERIES}/latest`, '-o', out, '--mirror', served.url]);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/^resumed +rocks\/keystone_2024\.1_amd64\.rock \(.*\) from byte 4096$/m);
+      expect((await readFile(join(out, ROCK))).equals(full)).toBe(true);
+      // A codename reaches the numbered release, as with a store.
+      expect(json<{ buildId: string }>(await heliostat(['mirror', 'pull', 'reference/caracal/noble/stable', '-o', join(m.dir, 'by-codename'), '--mirror', served.url, '--json'])).buildId).toBe(B1);
+      const missing = await heliostat(['mirror', 'pull', 'nosuch/2024.1/noble/latest', '-o', join(m.dir, 'none'), '--mirror', served.url]);
+      expect([missing.exitCode, missing.stderr.trim()]).toEqual([2, `heliostat: error: no train nosuch in ${served.url}; trains: fix-1234, reference`]);
+
+      const to = `fs:${join(m.dir, 'http-replica')}`;
+      const synced = json<{ from: string; buildsCopied: number }>(await heliostat(['mirror', 'sync', '--from', served.url, '--to', to, '--json']));
+      expect(synced).toMatchObject({ from: served.url, buildsCopied: 4 });
+      const again = await heliostat(['mirror', 'sync', '--from', served.url, '--to', to]);
+      expect(again.stdout).toMatch(/0 builds and 0 blobs \(0 B\) copied, 4 builds already there/);
+      const replica = json<{ buildId: string; aliases: string[] }[]>(await heliostat(['mirror', 'list', SERIES, '--json', '--mirror', to]));
+      expect(replica.map((b) => [b.buildId, b.aliases])).toEqual([[B3, ['latest']], [B2, []], [B1, ['stable']]]);
+    } finally {
+      const stopped = await served.stop();
+      expect(stopped.exitCode, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toMatch(/^serving fs:.* at http:\/\/127\.0\.0\.1:\d+\/ \(read access: public\); stop with Ctrl-C\nSIGTERM: stopping\n?$/);
+    }
+  }, 120_000);
+
+  it('hashes a password from stdin, and a private mirror needs the token from HELIOSTAT_MIRROR_TOKEN', async () => {
+    const hashed = await execa(process.execPath, [HELIOSTAT_BIN, 'mirror', 'hash-password'], { input: 'open sesame\n', reject: false });
+    expect(hashed.exitCode, hashed.stderr).toBe(0);
+    const hash = hashed.stdout.trim();
+    expect(hash).toMatch(/^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect(await verifyPassword('open sesame', hash)).toBe(true);
+    const empty = await execa(process.execPath, [HELIOSTAT_BIN, 'mirror', 'hash-password'], { input: '', reject: false });
+    expect([empty.exitCode, empty.stderr.trim()]).toEqual([2, 'heliostat: error: no password on stdin: pipe it in, e.g. heliostat mirror hash-password < password-file']);
+
+    const token = 'cli-read-token-0123456789';
+    const authFile = join(m.dir, 'read-auth.yaml');
+    await writeFile(authFile, `public: false\nclients:\n  - name: ci\n    token: ${token}\n  - name: alice\n    passwordHash: ${hash}\n`);
+    const served = await startServe(['--mirror', m.spec, '--read-auth', authFile]);
+    try {
+      expect((await fetch(`${served.url}api/mirror/v1/trains`)).status).toBe(401);
+      const basic = `Basic ${Buffer.from('alice:open sesame').toString('base64')}`;
+      expect((await fetch(`${served.url}api/mirror/v1/trains`, { headers: { Authorization: basic } })).status).toBe(200);
+      const out = join(m.dir, 'private-pull');
+      const refused = await heliostat(['mirror', 'pull', `${SERIES}/stable`, '-o', out, '--mirror', served.url]);
+      expect([refused.exitCode, refused.stderr.trim()]).toEqual([2, `heliostat: error: mirror ${served.url} requires credentials: set HELIOSTAT_MIRROR_TOKEN to a read token`]);
+      const wrong = await heliostat(['mirror', 'pull', `${SERIES}/stable`, '-o', out, '--mirror', served.url], { env: { HELIOSTAT_MIRROR_TOKEN: 'not-the-token' } });
+      expect(wrong.stderr).toMatch(/the token was not accepted/);
+      expect(wrong.stderr + wrong.stdout).not.toContain('not-the-token');
+      const pulled = await heliostat(['mirror', 'pull', `${SERIES}/stable`, '-o', out, '--mirror', served.url, '--json'], { env: { HELIOSTAT_MIRROR_TOKEN: token } });
+      expect(json<{ buildId: string }>(pulled).buildId).toBe(B1);
+      const synced = await heliostat(['mirror', 'sync', '--from', served.url, '--to', `fs:${join(m.dir, 'private-replica')}`, '--json'], { env: { HELIOSTAT_MIRROR_TOKEN: token } });
+      expect(json<{ buildsCopied: number }>(synced).buildsCopied).toBe(4);
+    } finally {
+      const stopped = await served.stop();
+      expect(stopped.stdout).toMatch(/read access: 2 clients/);
+      for (const secret of [token, 'open sesame']) expect(stopped.stdout + stopped.stderr).not.toContain(secret);
+    }
+  }, 120_000);
+
+  it('refuses a read-auth file it cannot use, naming the field and never the secret', async () => {
+    const file = join(m.dir, 'bad-auth.yaml');
+    await writeFile(file, 'public: false\nclients:\n  - name: ci\n    passwordHash: plain-text-password\n');
+    const r = await heliostat(['mirror', 'serve', '--read-auth', file, '--mirror', m.spec]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--read-auth file .*: clients\.0\.passwordHash: expected scrypt\$<salt hex>\$<hash hex>/);
+    expect(r.stderr).not.toContain('plain-text-password');
+    await writeFile(file, 'public: false\n');
+    expect((await heliostat(['mirror', 'serve', '--read-auth', file, '--mirror', m.spec])).stderr).toMatch(/not public but lists no clients/);
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(parseListen('mirror.local:80')).toEqual({ host: 'mirror.local', port: 80 });
+    for (const bad of ['8080', 'host:', 'host:99999', '[::1]', 'a b:1']) expect(() => parseListen(bad), bad).toThrow(/invalid --listen/);
   });
 });
 

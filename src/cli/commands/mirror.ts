@@ -12,6 +12,7 @@ import type { MirrorStore } from '../../../mirror/stores/store.js';
 import type { CliEnv } from '../env.js';
 import { printJson, printRows, renderTable } from '../output.js';
 import { registerMirrorChanges } from './mirror-change.js';
+import { registerMirrorServe } from './mirror-serve.js';
 import { formatAge, formatBytes, parseBuildRef, parseSeriesPath, requireSeries, resolveBuildRef, storeOptions, withStore, type MirrorFlags } from './mirror-common.js';
 import { registerMirrorTransfers } from './mirror-transfer.js';
 
@@ -149,4 +150,5 @@ export function registerMirror(program: Command, env: CliEnv): void {
 
   registerMirrorTransfers(mirror, env);
   registerMirrorChanges(mirror, env);
+  registerMirrorServe(mirror, env);
 }
