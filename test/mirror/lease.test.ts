@@ -45,8 +45,9 @@ describe('lease', () => {
   });
 
   it('refreshes while held, so a slow holder is not presumed dead', async () => {
-    const lease = await acquireLease(t.store, KEY, { ttlMs: 300, purpose: 'slow publish' });
-    await sleep(700);
+    // Refreshes every ttl/3; a generous ttl keeps a loaded machine from missing two in a row.
+    const lease = await acquireLease(t.store, KEY, { ttlMs: 1500, purpose: 'slow publish' });
+    await sleep(3200);
     expect(await isLocked(t.store, KEY)).toBe(true);
     await expect(acquireLease(t.store, KEY, { waitMs: 200 })).rejects.toBeInstanceOf(LockTimeoutError);
     await lease.assertHeld();
