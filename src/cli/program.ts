@@ -9,6 +9,7 @@ import { registerMirror } from './commands/mirror.js';
 import { registerReleases } from './commands/releases.js';
 import { registerRocks } from './commands/rocks.js';
 import type { CliEnv } from './env.js';
+import { cliReference } from './reference.js';
 
 export const VERSION = '0.1.0';
 
@@ -37,5 +38,11 @@ export function buildProgram(env: CliEnv): Command {
   registerManifest(program, env);
   registerDeploy(program, env);
   registerRegistry(program, env);
+  program
+    .command('cli-reference')
+    .description('print this CLI reference as Markdown (docs/cli-reference.md is generated from it)')
+    .action(() => {
+      env.stdout.write(cliReference(program));
+    });
   return program;
 }
