@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerRegistry } from './commands/registry.js';
+import { registerServe } from './commands/serve.js';
 import { registerMirror } from './commands/mirror.js';
 import { registerReleases } from './commands/releases.js';
 import { registerRocks } from './commands/rocks.js';
@@ -38,6 +39,7 @@ export function buildProgram(env: CliEnv): Command {
   registerManifest(program, env);
   registerDeploy(program, env);
   registerRegistry(program, env);
+  registerServe(program, env);
   program
     .command('cli-reference')
     .description('print this CLI reference as Markdown (docs/cli-reference.md is generated from it)')
