@@ -55,15 +55,34 @@ export async function writeAlias(store: MirrorStore, ts: TrainSeries, alias: Ali
 }
 
 /** The stored index, or undefined when it is missing or unreadable (it is derived, so never fatal). */
+/**
+ * Parsed indices kept per store, keyed by index key and revalidated with one stat: a long-running
+ * reader (the mirror server, the controller) parses a 10 000-build index once, not per request.
+ */
+const parsedIndices = new WeakMap<MirrorStore, Map<string, { size: number; modified: number; index: SeriesIndex }>>();
+/** Objects changed this recently are always re-read: some stores keep modification times in whole seconds. */
+const SETTLE_MS = 2000;
+
+/** The series index, or undefined when missing or unreadable. The result is shared: treat it as read-only. */
 export async function readIndex(store: MirrorStore, ts: TrainSeries): Promise<SeriesIndex | undefined> {
   const key = indexKey(ts);
+  const info = await store.stat(key);
+  if (!info) return undefined;
+  let cache = parsedIndices.get(store);
+  const cached = cache?.get(key);
+  const modified = info.modified.getTime();
+  if (cached && cached.size === info.size && cached.modified === modified && Date.now() - modified > SETTLE_MS) return cached.index;
   const bytes = await store.get(key);
   if (!bytes) return undefined;
+  let index: SeriesIndex;
   try {
-    return parseSeriesIndex(bytes, key);
+    index = parseSeriesIndex(bytes, key);
   } catch {
     return undefined;
   }
+  if (!cache) parsedIndices.set(store, (cache = new Map<string, { size: number; modified: number; index: SeriesIndex }>()));
+  if (bytes.length === info.size) cache.set(key, { size: info.size, modified, index });
+  return index;
 }
 
 export async function writeIndex(store: MirrorStore, ts: TrainSeries, index: SeriesIndex): Promise<void> {

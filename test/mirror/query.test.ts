@@ -1,3 +1,4 @@
+import { utimes } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildIdFromDate, indexKey } from '../../mirror/layout.js';
 import { setPin } from '../../mirror/lifecycle.js';
@@ -22,6 +23,17 @@ const B3 = '20240503T120000Z';
 async function publish(buildId: string, finishedAt: string, result: 'success' | 'fail' = 'success', overrides = {}) {
   const staged = await stagedBuild(t.dir, buildId, { overrides: { finishedAt, result, ...overrides } });
   return publishBuild(t.store, staged);
+}
+
+/** The store, counting the calls that reach it. */
+function counting(store: MirrorStore) {
+  const counts = { get: 0, stat: 0, list: 0 };
+  const wrapped: MirrorStore = Object.assign(Object.create(store) as MirrorStore, {
+    get: (k: string) => (counts.get++, store.get(k)),
+    stat: (k: string) => (counts.stat++, store.stat(k)),
+    listPrefixes: (p: string) => (counts.list++, store.listPrefixes(p)),
+  });
+  return { wrapped, counts };
 }
 
 describe('listing', () => {
@@ -107,16 +119,6 @@ describe('resolveRef', () => {
 
 describe('scale', () => {
   /** Counts reads, to prove queries use the index instead of one read per build. */
-  function counting(store: MirrorStore) {
-    const counts = { get: 0, stat: 0, list: 0 };
-    const wrapped: MirrorStore = Object.assign(Object.create(store) as MirrorStore, {
-      get: (k: string) => (counts.get++, store.get(k)),
-      stat: (k: string) => (counts.stat++, store.stat(k)),
-      listPrefixes: (p: string) => (counts.list++, store.listPrefixes(p)),
-    });
-    return { wrapped, counts };
-  }
-
   it('answers listings and as-of over 10 000 builds from one index read', async () => {
     const start = Date.UTC(2020, 0, 1);
     const entries: IndexEntry[] = Array.from({ length: 10_000 }, (_, i) => {
@@ -145,6 +147,31 @@ describe('scale', () => {
     expect(failed.result).toBe('fail');
     expect((await resolveRef(wrapped, `reference/2024.1/noble/as-of:${failed.finishedAt}`)).buildId).toBe(entries[4997]!.buildId);
     expect(performance.now() - began).toBeLessThan(3000);
-    expect(counts).toEqual({ get: 3, stat: 0, list: 0 });
+    // One stat and one read per call: the index was written just now, so nothing is served from the parse cache.
+    expect(counts).toEqual({ get: 3, stat: 3, list: 0 });
+  });
+});
+
+describe('parsed index cache', () => {
+  let c: TempStore;
+  beforeEach(async () => {
+    c = await tempStore();
+  });
+  afterEach(() => c.cleanup());
+
+  it('serves a settled index from memory after one stat, and re-reads it once it changes', async () => {
+    const entry = (i: number): IndexEntry => {
+      const started = new Date(Date.UTC(2021, 0, 1) + i * 3600_000);
+      return { buildId: buildIdFromDate(started), result: 'success', startedAt: started.toISOString(), finishedAt: started.toISOString(), size: 1, files: 1, rocks: [] };
+    };
+    await writeIndex(c.store, TS, buildIndex(TS, [entry(0)], new Date()));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(c.store.pathOf(indexKey(TS)), old, old);
+    const { wrapped, counts } = counting(c.store);
+    expect((await listBuilds(wrapped, TS)).builds).toHaveLength(1);
+    expect((await listBuilds(wrapped, TS)).builds).toHaveLength(1);
+    expect(counts).toEqual({ get: 1, stat: 2, list: 0 });
+    await writeIndex(c.store, TS, buildIndex(TS, [entry(0), entry(1)], new Date()));
+    expect((await listBuilds(wrapped, TS)).builds).toHaveLength(2);
   });
 });
