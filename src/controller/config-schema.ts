@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { validateRockName, validateTrain } from '../../mirror/layout.js';
 import { parseSelector } from '../../mirror/ref.js';
 import { validatePolicy } from '../../mirror/retention.js';
+import { notificationsConfigSchema } from './notify/start.js';
 import { findRelease } from '../catalog/releases.js';
 import { parsePpaFlag } from '../cli/flags.js';
 import { validateHost, validateNamespace } from '../registry/config.js';
@@ -246,6 +247,8 @@ export const controllerConfigSchema = z
     drainGraceSeconds: z.number().int().min(0).max(86_400).default(300),
     reference: referenceConfigSchema.default({ releases: [], proposed: false, attach: false, pin: 'latest' }),
     trains: z.array(trainConfigSchema).max(200).default([]),
+    /** Webhooks on build results, promotions, attaches and rollbacks; an optional git publisher. */
+    notifications: notificationsConfigSchema.default({ webhooks: [] }),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -2,6 +2,7 @@
 // read from their files, the trains expanded and the registry target parsed. Every failure is a
 // ConfigError that names the file and the fields, never a value, so it can be logged and shown in
 // /status as is. Secret values are collected in `secrets` so any text can be scrubbed of them.
+import type { NotificationsConfig } from './notify/start.js';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,6 +48,7 @@ export interface ControllerConfig {
   http: HttpOptions;
   drainGraceMs: number;
   trains: TrainSpec[];
+  notifications: NotificationsConfig;
   /** Every secret value of the configuration, longest first: scrubbed from any text shown. */
   secrets: string[];
 }
@@ -163,6 +165,7 @@ export async function resolveControllerConfig(data: unknown, options: LoadOption
     http: { writeTokens, mirrorRead, bodyLimitBytes: c.bodyLimitBytes, ...(signingSecret !== undefined ? { signingSecret } : {}) },
     drainGraceMs: c.drainGraceSeconds * 1000,
     trains: expandTrains(c).trains,
+    notifications: c.notifications,
     secrets: [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length),
   };
 }

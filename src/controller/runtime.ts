@@ -3,6 +3,8 @@
 // says why, in the log and in /status), SIGTERM/SIGINT drain (builds finish or are cancelled after
 // the grace period, queued jobs stay queued on disk) and close. The HTTP handler comes from a
 // `compose` function so the composition itself (serve.ts) stays one small, separately tested step.
+import { openOutput } from '../../mirror/query.js';
+import { startNotifications, type BuildCoordinates, type PublishedFile } from './notify/index.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
@@ -62,12 +64,33 @@ export function storeSettings(config: ControllerConfig): Settings {
   };
 }
 
+/** images.json or manifest.yaml of a committed build, for the git publisher. */
+async function readBuildFile(store: MirrorStore, build: BuildCoordinates, file: PublishedFile): Promise<Uint8Array | undefined> {
+  try {
+    const opened = await openOutput(store, build, build.buildId, file);
+    const chunks: Buffer[] = [];
+    for await (const chunk of opened.stream) chunks.push(Buffer.from(chunk as Buffer));
+    return Buffer.concat(chunks);
+  } catch {
+    // A build without a registry push has neither file: nothing to publish.
+    return undefined;
+  }
+}
+
 export async function startController(options: RuntimeOptions): Promise<RunningController> {
   let config = await loadControllerConfig(options.configPath, { env: options.env, cwd: options.cwd });
   const logger = createLogger({ level: config.logLevel, secrets: () => config.secrets, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const store = await openMirrorStore(storeSettings(config), config.mirror.spec, { create: true, cwd: options.cwd });
   const controller = new Controller(config, { store, logger, version: options.version, env: options.env, ...(options.clock ? { clock: options.clock } : {}) });
   await controller.start();
+  const notify = (c: ControllerConfig) =>
+    startNotifications(controller, c.notifications, {
+      logger,
+      dataDir: c.dataDir,
+      readBuildFile: (build, file) => readBuildFile(store, build, file),
+      ...(c.http.signingSecret ? { signingSecret: c.http.signingSecret } : {}),
+    });
+  let notifications = notify(config);
   let handler = options.compose({ controller, config, logger, store });
   const server = createServer((req, res) => handler(req, res));
   try {
@@ -99,6 +122,8 @@ export async function startController(options: RuntimeOptions): Promise<RunningC
       }
       await controller.applyConfig(next);
       config = next;
+      notifications.stop();
+      notifications = notify(config);
       handler = options.compose({ controller, config, logger, store });
       logger.info({ config: describeConfig(config) }, 'configuration reloaded');
       return true;
@@ -116,6 +141,7 @@ export async function startController(options: RuntimeOptions): Promise<RunningC
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await controller.drain();
+      notifications.stop();
       // Event streams stay open until told otherwise; the work is done, so they are closed now.
       server.closeAllConnections();
       await closing;

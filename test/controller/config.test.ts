@@ -144,3 +144,16 @@ describe('controller configuration', () => {
     await expect(loadControllerConfig(file, { env: {} })).rejects.not.toThrow(/s{20}/);
   });
 });
+
+describe('notifications', () => {
+  it('takes webhooks and a git publisher, and defaults to none', async () => {
+    expect((await resolveDoc({})).notifications).toEqual({ webhooks: [] });
+    const config = await resolveDoc({ notifications: { webhooks: [{ url: 'https://hooks.example.com/heliostat', events: ['build-finished', 'rolled-back'] }], git: { repository: 'https://git.example.com/deploy.git' } } });
+    expect(config.notifications.webhooks).toHaveLength(1);
+    expect(config.notifications.git?.repository).toBe('https://git.example.com/deploy.git');
+  });
+
+  it('rejects an unknown event name', async () => {
+    await expect(resolveDoc({ notifications: { webhooks: [{ url: 'https://x.example.com', events: ['everything'] }] } })).rejects.toThrow(/notifications\.webhooks\.0\.events/);
+  });
+});
