@@ -136,7 +136,6 @@ export async function publishBuild(store: MirrorStore, staged: StagedBuild, opti
   checkPaths(staged);
   const ts: TrainSeries = { train: meta.train, release: meta.release, series: meta.series };
   const recordKey = buildRecordKey(ts, meta.buildId);
-  if (await store.stat(recordKey)) throw new DuplicateBuildError(recordKey);
 
   const prepared = await hashFiles(staged.files, concurrency);
   const reused = staged.reused ?? [];
@@ -150,6 +149,10 @@ export async function publishBuild(store: MirrorStore, staged: StagedBuild, opti
     },
     recordKey,
   );
+
+  // Another build already committed under this id: refuse before writing anything.
+  const existing = await store.get(recordKey);
+  if (existing && !existing.equals(buildRecordBytes(record))) throw new DuplicateBuildError(recordKey);
 
   const label = `${formatTrainSeries(ts)}/${meta.buildId}`;
   const intent = await writeIntent(store, label, Object.values(record.files).map((f) => f.digest), options.intentTtlMs ?? 6 * 3600_000, now());
@@ -165,11 +168,15 @@ export async function publishBuild(store: MirrorStore, staged: StagedBuild, opti
 
     const committed = await withLease(store, seriesLockKey(ts), { purpose: `publish ${label}`, ...options.lock }, async (lease) => {
       await lease.assertHeld();
+      const bytes = buildRecordBytes(record);
       try {
-        await store.put(recordKey, buildRecordBytes(record), { ifAbsent: true, contentType: 'application/json' });
+        await store.put(recordKey, bytes, { ifAbsent: true, contentType: 'application/json' });
       } catch (err) {
-        if (err instanceof PreconditionFailedError) throw new DuplicateBuildError(recordKey);
-        throw err;
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        // The same build committed by an earlier run that died before finishing: finish it. Any
+        // other build under this id is a conflict, and nothing is changed.
+        const existing = await store.get(recordKey);
+        if (!existing || !existing.equals(bytes)) throw new DuplicateBuildError(recordKey);
       }
       await step('record');
       const viewLinks = await materialiseViewIfSupported(store, ts, record);

@@ -10,22 +10,14 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { S3_ENV } from '../../mirror/stores/s3-config.js';
 import { UsageError } from '../errors.js';
+import { httpUrlSchema } from '../schemas.js';
 
 export const DEFAULT_ROCKS_REPO = 'https://github.com/canonical/ubuntu-openstack-rocks.git';
 export const DEFAULT_UBUNTU_ARCHIVE = 'http://archive.ubuntu.com/ubuntu';
 export const DEFAULT_CLOUD_ARCHIVE = 'https://ubuntu-cloud.archive.canonical.com/ubuntu';
 export const DEFAULT_PPA_ARCHIVE = 'https://ppa.launchpadcontent.net';
 
-const httpUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL without credentials');
+const httpUrl = httpUrlSchema;
 
 export const configFileSchema = z
   .object({

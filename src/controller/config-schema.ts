@@ -1,6 +1,7 @@
 // The controller's configuration file, as a zod schema: one YAML document the charm renders (or an
 // operator writes). Every field has a default that runs on a fresh machine, so an empty file is a
 // valid configuration. Messages name the field and never echo a value: several fields are secrets.
+import { httpUrlSchema } from '../schemas.js';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { validateRockName, validateTrain } from '../../mirror/layout.js';
@@ -27,14 +28,7 @@ export function checked<T>(validate: (value: T) => unknown, what?: string) {
 
 const name = (validate: (value: string) => unknown) => z.string().min(1).max(200).superRefine(checked(validate));
 
-const httpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-  } catch {
-    return false;
-  }
-}, 'must be an http(s) URL without credentials');
+const httpUrl = httpUrlSchema;
 
 export const releaseName = z
   .string()

@@ -108,3 +108,22 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
 }
+
+/**
+ * A staged build written out as a JSON spec for the publisher process of the crash tests (JSON
+ * carries only file sources, so in-memory sources are written to files first).
+ */
+export async function stagedBuildSpec(dir: string, buildId: string, seed: string): Promise<string> {
+  const staged = await stagedBuild(dir, buildId, { rockSeed: seed });
+  const files = await Promise.all(
+    staged.files.map(async (f, i) => {
+      if (typeof f.source === 'string') return f;
+      const path = join(dir, `${buildId}-${i}`);
+      await writeFile(path, f.source);
+      return { ...f, source: path };
+    }),
+  );
+  const spec = join(dir, `${buildId}.json`);
+  await writeFile(spec, JSON.stringify({ ...staged, files }));
+  return spec;
+}

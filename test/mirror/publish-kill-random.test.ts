@@ -3,14 +3,12 @@
 // matches SHA256SUMS, and the same build published again completes.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIdFromDate } from '../../mirror/layout.js';
 import { parseSha256Sums } from '../../mirror/generated.js';
 import { DuplicateBuildError, publishBuild } from '../../mirror/publish.js';
 import { listBuilds, openOutput, resolveRef, showBuild } from '../../mirror/query.js';
-import { TS, readAll, stagedBuild, tempStore, type TempStore } from './helpers.js';
+import { TS, readAll, stagedBuild, stagedBuildSpec, tempStore, type TempStore } from './helpers.js';
 import { transpileFixture, type Transpiled } from './transpile.js';
 
 const TRIALS = 24;
@@ -39,20 +37,7 @@ function publishAndKill(spec: string, delayMs: number): Promise<'killed' | 'fini
   });
 }
 
-async function stage(buildId: string, seed: string): Promise<string> {
-  const staged = await stagedBuild(t.dir, buildId, { rockSeed: seed });
-  const files = await Promise.all(
-    staged.files.map(async (f, i) => {
-      if (typeof f.source === 'string') return f;
-      const path = join(t.dir, `${buildId}-${i}`);
-      await writeFile(path, f.source);
-      return { ...f, source: path };
-    }),
-  );
-  const spec = join(t.dir, `${buildId}.json`);
-  await writeFile(spec, JSON.stringify({ ...staged, files }));
-  return spec;
-}
+const stage = (buildId: string, seed: string) => stagedBuildSpec(t.dir, buildId, seed);
 
 async function assertConsistent(): Promise<void> {
   // Every listed build is committed with all its files readable and matching.

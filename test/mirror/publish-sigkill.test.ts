@@ -3,15 +3,13 @@
 // recover: the next publish breaks the dead holder's lock, repair finishes a committed build, and
 // GC neither keeps the dead intent's blobs forever nor loses a committed build's blobs.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../mirror/gc.js';
 import { INTENTS_PREFIX, blobKey, buildRecordKey, seriesLockKey } from '../../mirror/layout.js';
 import { repairSeries } from '../../mirror/lifecycle.js';
 import { publishBuild } from '../../mirror/publish.js';
 import { listBuilds, resolveRef, showBuild } from '../../mirror/query.js';
-import { TS, stagedBuild, tempStore, type TempStore } from './helpers.js';
+import { TS, stagedBuild, stagedBuildSpec, tempStore, type TempStore } from './helpers.js';
 import { transpileFixture, type Transpiled } from './transpile.js';
 
 let fixture: Transpiled;
@@ -44,21 +42,7 @@ function run(args: string[]): Promise<{ code: number | null; signal: NodeJS.Sign
   });
 }
 
-async function stage(buildId: string, seed: string): Promise<string> {
-  const staged = await stagedBuild(t.dir, buildId, { rockSeed: seed });
-  // JSON can carry only file sources: write the in-memory ones out.
-  const files = await Promise.all(
-    staged.files.map(async (f, i) => {
-      if (typeof f.source === 'string') return f;
-      const path = join(t.dir, `${buildId}-${i}`);
-      await writeFile(path, f.source);
-      return { ...f, source: path };
-    }),
-  );
-  const spec = join(t.dir, `${buildId}.json`);
-  await writeFile(spec, JSON.stringify({ ...staged, files }));
-  return spec;
-}
+const stage = (buildId: string, seed: string) => stagedBuildSpec(t.dir, buildId, seed);
 
 describe('publisher killed with SIGKILL', () => {
   it('publishes normally when not told to crash', async () => {

@@ -187,3 +187,20 @@ describe('publishBuild', () => {
     for await (const info of t.store.list('blobs/')) throw new Error(`corrupt blob left behind: ${info.key}`);
   });
 });
+
+describe('re-running a publish', () => {
+  let r: TempStore;
+  beforeEach(async () => {
+    r = await tempStore();
+  });
+  afterEach(() => r.cleanup());
+
+  it('finishes a build whose earlier publish died after the commit', async () => {
+    const staged = await stagedBuild(r.dir, B1);
+    await expect(publishBuild(r.store, staged, { afterStep: (s) => { if (s === 'record') throw new Error('killed'); } })).rejects.toThrow('killed');
+    await expect(resolveRef(r.store, 'reference/2024.1/noble/latest')).rejects.toThrow();
+    const summary = await publishBuild(r.store, staged);
+    expect(summary.latestMoved).toBe(true);
+    expect((await resolveRef(r.store, 'reference/2024.1/noble/latest')).buildId).toBe(B1);
+  });
+});
