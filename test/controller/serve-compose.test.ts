@@ -3,6 +3,8 @@
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { parseEventStream } from '../../src/cli/server-client.js';
 import { composeApp } from '../../src/controller/serve.js';
 import { configDoc, openController, startFixtures, TOKEN, waitForJob, type Fixtures, type OpenedController } from './harness.js';
 
@@ -42,6 +44,45 @@ describe('serve composition', () => {
     expect(good.status).toBe(202);
     const id = (good.body as { jobs: Array<{ id: string }> }).jobs[0]?.id ?? '';
     expect((await waitForJob(c.controller, id)).state).toBe('succeeded');
+  });
+
+  it('streams the progress of a build over Server-Sent Events, rock by rock, until it ends', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const queued = await fetch(`${base}/api/v1/builds`, {
+        method: 'POST',
+        headers: { ...bearer(TOKEN), 'content-type': 'application/json' },
+        body: JSON.stringify([{ release: 'caracal', components: ['cinder'], force: true }]),
+      });
+      expect(queued.status).toBe(202);
+      const id = ((await queued.json()) as { jobs: Array<{ id: string }> }).jobs[0]?.id ?? '';
+      const stream = await fetch(`${base}/api/v1/builds/${id}/events`, { headers: bearer('reader-token-0123456789') });
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const seen: string[] = [];
+      let last: { state?: string } = {};
+      for await (const event of parseEventStream(stream.body as unknown as AsyncIterable<Uint8Array>)) {
+        if (event.event === 'rock') {
+          const rock = JSON.parse(event.data) as { rock: { rock: string; state: string } };
+          seen.push(`${rock.rock.rock} ${rock.rock.state}`);
+        }
+        if (event.event === 'job') last = JSON.parse(event.data) as { state: string };
+        if (event.event === 'end') {
+          expect(JSON.parse(event.data)).toMatchObject({ jobId: id, state: 'succeeded' });
+          break;
+        }
+      }
+      for (const rock of ['cinder-api', 'cinder-consolidated', 'cinder-scheduler', 'cinder-volume']) {
+        expect(seen, rock).toContain(`${rock} building`);
+        expect(seen, rock).toContain(`${rock} built`);
+        expect(seen.indexOf(`${rock} building`)).toBeLessThan(seen.indexOf(`${rock} built`));
+      }
+      expect(last.state).toBe('succeeded');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('serves the mirror beside the API, behind its read guard', async () => {
