@@ -2,34 +2,19 @@
 // chores the benchmarks need around it: emptying a bucket, forcing RGW's garbage collection (so
 // deleted bytes leave the memstore at once), and summing what a bucket stores.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from 'minio';
 // The setup module augments vitest's types; this brings them into the build, which has no tests.
 import type {} from 'vitest';
-import { startRgw, type RgwInstance } from '../setup/rgw.js';
+import { missingRgwPrograms, startRgw, type RgwInstance } from '../setup/rgw.js';
 import { REPO_ROOT, type BenchContext } from './common.js';
 
 const run = promisify(execFile);
-const PROGRAMS = ['radosgw', 'radosgw-admin', 'ceph-mon', 'ceph-osd', 'ceph-authtool', 'monmaptool', 'uuidgen', 'curl', 'setsid'];
-
-/** Programs the RGW fixture needs that are not on PATH (empty when it can run). */
-export function missingRgwPrograms(): string[] {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const found = (program: string) =>
-    dirs.some((dir) => {
-      try {
-        accessSync(join(dir, program), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  return PROGRAMS.filter((p) => !found(p));
-}
+export { missingRgwPrograms };
 
 export const RGW_MISSING_NOTE = 'Ceph RGW is not installed; run `bash .ci/install-test-deps` first';
 

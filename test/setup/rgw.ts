@@ -41,7 +41,8 @@ const DEFAULT_PORTS = { RGW_PORT: 7480, RGW_MON_V2_PORT: 3300, RGW_MON_V1_PORT: 
 
 const run = promisify(execFile);
 
-function missingRgwPrograms(): string[] {
+/** Programs the RGW fixture needs that are not on PATH (empty when it can run). */
+export function missingRgwPrograms(): string[] {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   const found = (program: string) =>
     dirs.some((dir) => {
