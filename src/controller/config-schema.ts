@@ -219,7 +219,13 @@ export const controllerConfigSchema = z
     mirror: mirrorSchema.default({ s3: {}, public: true, clients: [] }),
     registry: registrySchema.optional(),
     juju: z
-      .object({ executable: z.string().min(1).default('juju'), model: k8sName.default('openstack'), controller: k8sName.optional() })
+      .object({
+        executable: z.string().min(1).default('juju'),
+        model: k8sName.default('openstack'),
+        controller: k8sName.optional(),
+        /** The Juju client's data directory (JUJU_DATA: controllers.yaml, accounts.yaml); default the user's. */
+        dataDir: filePath.optional(),
+      })
       .strict()
       .default({ executable: 'juju', model: 'openstack' }),
     kubeconfig: filePath.optional(),

@@ -40,7 +40,7 @@ export interface ControllerConfig {
   /** The store spec (`fs:PATH`, `s3://BUCKET/PREFIX`) and how to reach S3. */
   mirror: { spec: string; s3: S3Settings };
   registry?: RegistryTarget;
-  juju: { executable: string; model: string; controller?: string };
+  juju: { executable: string; model: string; controller?: string; dataDir?: string };
   kubeconfig: string;
   namespace: string;
   reconcile: { intervalMs: number; rolloutTimeoutMs: number };
@@ -157,7 +157,7 @@ export async function resolveControllerConfig(data: unknown, options: LoadOption
       }),
     },
     ...(registry ? { registry } : {}),
-    juju: { executable: c.juju.executable, model: c.juju.model, ...(c.juju.controller ? { controller: c.juju.controller } : {}) },
+    juju: { executable: c.juju.executable, model: c.juju.model, ...(c.juju.controller ? { controller: c.juju.controller } : {}), ...(c.juju.dataDir ? { dataDir: at(c.juju.dataDir) } : {}) },
     kubeconfig: c.kubeconfig ? at(c.kubeconfig) : resolve(env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config')),
     namespace: c.namespace ?? c.juju.model,
     reconcile: { intervalMs: c.reconcile.intervalSeconds * 1000, rolloutTimeoutMs: c.reconcile.rolloutTimeoutSeconds * 1000 },

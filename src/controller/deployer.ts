@@ -42,7 +42,9 @@ export class Deployer {
 
   juju(): JujuClient {
     const j = this.config.juju;
-    return new JujuClient({ executable: j.executable, model: j.model, ...(j.controller ? { controller: j.controller } : {}), ...(this.env ? { env: this.env } : {}), retries: 2 });
+    // JUJU_DATA points the client at the controller and account the charm was given.
+    const env = j.dataDir ? { ...(this.env ?? {}), JUJU_DATA: j.dataDir } : this.env;
+    return new JujuClient({ executable: j.executable, model: j.model, ...(j.controller ? { controller: j.controller } : {}), ...(env ? { env } : {}), retries: 2 });
   }
 
   /** The configuration's attach trains, then builds attached on request for trains it does not attach. */
