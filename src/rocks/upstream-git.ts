@@ -35,6 +35,9 @@ export function gitAt(options: GitOptions): SimpleGit {
     baseDir: options.baseDir,
     maxConcurrentProcesses: 4,
     timeout: { block: options.timeoutMs },
+    // By default a git process counts as done 50 ms after it exits, read or not; on a busy event
+    // loop that truncates large outputs (cat-file --batch). Wait for stdout to close instead.
+    completion: { onClose: true, onExit: false },
     allowEnvironment: [...Object.keys(EXTRA_ENV), 'GIT_CEILING_DIRECTORIES'],
     ...(input === undefined ? {} : { input: () => input }),
   }).env(env);
