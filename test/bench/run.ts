@@ -19,6 +19,7 @@ import { P3 } from './p3-republish.js';
 import { P4 } from './p4-download.js';
 import { P5 } from './p5-query.js';
 import { P6 } from './p6-reconcile.js';
+import { P7 } from './p7-scheduling.js';
 import { runP1 } from './p1-scheduler.js';
 
 const P1: Benchmark = {
@@ -30,7 +31,7 @@ const P1: Benchmark = {
   summarise: (r) => [`${String(r.buildsStarted)} builds, ${String(r.requestsPerTrain)} requests per train, ${String(r.wallMs)} ms`],
 };
 
-export const BENCHMARKS: readonly Benchmark[] = [P1, P2, P3, P4, P5, P6];
+export const BENCHMARKS: readonly Benchmark[] = [P1, P2, P3, P4, P5, P6, P7];
 export const DEFAULT_RESULTS = join(REPO_ROOT, 'bench', 'results.json');
 /** Extra time a benchmark gets to notice its budget ran out before the runner abandons it. */
 const GRACE_S = 60;
