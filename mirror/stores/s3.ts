@@ -233,6 +233,17 @@ export class S3Store implements MirrorStore {
     );
   }
 
+  /**
+   * A presigned PUT URL for one key, valid `expirySeconds` (at most 7 days, SigV4's limit): whoever
+   * holds it can write that object and nothing else, without ever seeing the store's secret key.
+   * Signing happens locally; no request is made.
+   */
+  async presignPut(key: string, expirySeconds: number): Promise<string> {
+    if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > 604_800) throw new RangeError(`presign expiry must be 1-604800 seconds, not ${expirySeconds}`);
+    const name = this.objectName(key);
+    return this.#client.presignedPutObject(this.bucket, name, expirySeconds);
+  }
+
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let marker = '';
     for (;;) {

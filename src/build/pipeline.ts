@@ -51,6 +51,8 @@ export interface BuildServices {
   /** Push successful builds here before committing them; build.json then records each image. */
   registry?: RegistryService;
   publish: boolean;
+  /** Names this build to the builder (default the build id); the controller passes its job id. */
+  buildRef?: string;
   /** Where .rock files and logs are written while building. */
   workDir: string;
   jobs: number;
@@ -122,9 +124,9 @@ export async function runBuild(request: BuildRequest, services: BuildServices): 
   const rocksDir = join(services.workDir, 'rocks');
   await mkdir(logsDir, { recursive: true });
   const results = await runBuilds(
-    planned.map((p) => ({ rock: p.rock, files: { ...p.files, 'rockcraft.yaml': p.yaml }, logFile: join(logsDir, `${p.rock}.log`), reuse: p.reuse !== undefined })),
+    planned.map((p) => ({ rock: p.rock, files: { ...p.files, 'rockcraft.yaml': p.yaml }, logFile: join(logsDir, `${p.rock}.log`), reuse: p.reuse !== undefined, key: p.buildKey })),
     services.builder,
-    { jobs: services.jobs, timeoutMs: services.timeoutMs, outputDir: rocksDir, signal: services.signal, onEvent: services.onEvent },
+    { jobs: services.jobs, timeoutMs: services.timeoutMs, outputDir: rocksDir, buildId: services.buildRef ?? buildId, signal: services.signal, onEvent: services.onEvent },
   );
   for (const [rock, f] of failed) results.push({ rock, outcome: 'failed', failureClass: f.failureClass, error: f.error, durationMs: 0 });
 

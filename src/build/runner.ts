@@ -12,6 +12,8 @@ export interface RunItem {
   logFile: string;
   /** Set when an earlier build with the same key can be referenced instead. */
   reuse?: boolean;
+  /** The rock's build key, handed to the builder. */
+  key?: string;
 }
 
 export interface RockResult {
@@ -31,6 +33,8 @@ export interface RunOptions {
   jobs: number;
   timeoutMs: number;
   outputDir: string;
+  /** The build these rocks belong to, handed to the builder. */
+  buildId?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -43,7 +47,7 @@ export interface RunSummary {
 }
 
 export async function runBuilds(items: readonly RunItem[], builder: Builder, options: RunOptions): Promise<RockResult[]> {
-  const limit = pLimit(Math.max(1, options.jobs));
+  const limit = pLimit(Math.max(1, builder.concurrency ?? options.jobs));
   const emit = options.onEvent ?? (() => undefined);
   const runOne = async (item: RunItem): Promise<RockResult> => {
     if (item.reuse) return finish({ rock: item.rock, outcome: 'reused', durationMs: 0 });
@@ -58,6 +62,8 @@ export async function runBuilds(items: readonly RunItem[], builder: Builder, opt
         outputDir: options.outputDir,
         timeoutMs: options.timeoutMs,
         signal: options.signal,
+        ...(options.buildId !== undefined ? { buildId: options.buildId } : {}),
+        ...(item.key !== undefined ? { key: item.key } : {}),
       });
       return finish({ rock: item.rock, outcome: 'built', rockFile: artifact.rockFile, durationMs: artifact.durationMs });
     } catch (error) {

@@ -141,6 +141,45 @@ const registrySchema = z
   });
 
 const k8sName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected [a-z0-9][a-z0-9-]{0,62}');
+
+export const BUILDER_KINDS = ['local', 'kubernetes'] as const;
+/** Which builder packs a train's rocks: rockcraft on this machine, or one Kubernetes Job per rock. */
+const builderField = { builder: z.enum(BUILDER_KINDS).default('local') };
+
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$/, 'expected a Kubernetes quantity such as 500m, 2 or 4Gi');
+const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).strict();
+const labelKey = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'not a Kubernetes label key');
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'not a Kubernetes label value');
+
+/** The Kubernetes Job builder: where and how its pods run. */
+export const kubernetesBuilderSchema = z
+  .object({
+    namespace: k8sName.default('heliostat-builds'),
+    /** An image with rockcraft, sh, sha256sum and curl. */
+    image: z.string().min(1).max(500).regex(/^[^\s]+$/, 'must not contain whitespace').optional(),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+    serviceAccount: k8sName.optional(),
+    nodeSelector: z.record(labelKey, labelValue).default({}),
+    resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict().default({}),
+    /** Destructive mode installs packages into the build container: it runs as root, privileged by default. */
+    privileged: z.boolean().default(true),
+    /** Rocks built at once by the Kubernetes builder, across every build. */
+    concurrency: z.number().int().min(1).max(256).default(4),
+    ttlSecondsAfterFinished: z.number().int().min(0).max(604_800).default(3600),
+    /** Default: the controller's kubeconfig. */
+    kubeconfig: filePath.optional(),
+    context: z.string().min(1).optional(),
+    /** Where pods upload in the mirror's store; under meta/ so it never meets a train's name. */
+    stagingPrefix: z
+      .string()
+      .regex(/^meta(\/[A-Za-z0-9][A-Za-z0-9._-]*)+\/?$/, 'expected a prefix under meta/, e.g. meta/staging')
+      .default('meta/staging'),
+    /** Lifetime of each upload URL (default: the build timeout plus ten minutes). */
+    presignExpirySeconds: z.number().int().min(60).max(604_800).optional(),
+    /** How long an image pull or pod setup error may last before the rock fails. */
+    stuckGraceSeconds: z.number().int().min(0).max(3600).default(120),
+  })
+  .strict();
 const appName = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$/, 'not a Juju application name');
 
 /** What a train builds: the fields of a build request that a schedule repeats. */
@@ -169,7 +208,7 @@ const scheduleFields = {
 };
 
 export const trainConfigSchema = z
-  .object({ name: name(validateTrain), ...buildFields, ...scheduleFields })
+  .object({ name: name(validateTrain), ...buildFields, ...scheduleFields, ...builderField })
   .strict();
 
 const referenceReleaseSchema = z.union([releaseName, z.object({ release: releaseName, series: z.string().min(1).optional() }).strict()]);
@@ -181,6 +220,7 @@ export const referenceConfigSchema = z
     /** Also build each release from the UCA -proposed pocket as train `proposed`. */
     proposed: z.boolean().default(false),
     ...scheduleFields,
+    ...builderField,
   })
   .strict();
 
@@ -230,6 +270,7 @@ export const controllerConfigSchema = z
       .default({ executable: 'juju', model: 'openstack' }),
     kubeconfig: filePath.optional(),
     namespace: k8sName.optional(),
+    kubernetesBuilder: kubernetesBuilderSchema.optional(),
     reconcile: z
       .object({
         intervalSeconds: z.number().int().min(10).max(86_400).default(300),
@@ -245,7 +286,7 @@ export const controllerConfigSchema = z
     bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
     /** On SIGTERM, running builds get this long to finish before they are cancelled. */
     drainGraceSeconds: z.number().int().min(0).max(86_400).default(300),
-    reference: referenceConfigSchema.default({ releases: [], proposed: false, attach: false, pin: 'latest' }),
+    reference: referenceConfigSchema.default({ releases: [], proposed: false, attach: false, pin: 'latest', builder: 'local' }),
     trains: z.array(trainConfigSchema).max(200).default([]),
     /** Webhooks on build results, promotions, attaches and rollbacks; an optional git publisher. */
     notifications: notificationsConfigSchema.default({ webhooks: [] }),
@@ -254,9 +295,20 @@ export const controllerConfigSchema = z
   .superRefine((c, ctx) => {
     oneOf(c, 'signingSecret', 'signingSecretFile', ctx, false);
     for (const p of expandTrains(c).problems) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+    const kube: (string | number)[][] = [...(c.reference.builder === 'kubernetes' ? [['reference', 'builder']] : []), ...c.trains.flatMap((t, i) => (t.builder === 'kubernetes' ? [['trains', i, 'builder']] : []))];
+    for (const path of kube) {
+      if (!c.mirror.store?.startsWith('s3://')) {
+        ctx.addIssue({ code: 'custom', path, message: 'the kubernetes builder uploads rocks to the mirror\'s S3 store; set mirror.store to s3://BUCKET[/PREFIX]' });
+      }
+    }
+    if (kube.length > 0 && c.kubernetesBuilder?.image === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['kubernetesBuilder', 'image'], message: 'the kubernetes builder needs the image its pods run (with rockcraft, sh, sha256sum and curl)' });
+    }
   });
 
 export type ControllerConfigInput = z.input<typeof controllerConfigSchema>;
 export type ParsedControllerConfig = z.output<typeof controllerConfigSchema>;
 export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type BuilderKind = (typeof BUILDER_KINDS)[number];
+export type KubernetesBuilderConfigInput = z.output<typeof kubernetesBuilderSchema>;
 export type RetentionConfig = z.output<typeof retentionSchema>;

@@ -12,8 +12,8 @@ import { S3_ENV } from '../../mirror/stores/s3-config.js';
 import type { ArchiveUrls } from '../archive/apt-sources.js';
 import { DEFAULT_CLOUD_ARCHIVE, DEFAULT_PPA_ARCHIVE, DEFAULT_ROCKS_REPO, DEFAULT_UBUNTU_ARCHIVE, defaultDataDir, type S3Settings } from '../cli/settings.js';
 import { parseRegistryTarget, type RegistryTarget } from '../registry/config.js';
-import { controllerConfigSchema, type ParsedControllerConfig, type RetentionConfig } from './config-schema.js';
-import { expandTrains, type TrainSpec } from './trains.js';
+import { controllerConfigSchema, type KubernetesBuilderConfigInput, type ParsedControllerConfig, type RetentionConfig } from './config-schema.js';
+import { expandTrains, trainKey, type TrainSpec } from './trains.js';
 import type { HttpOptions, MirrorReadAuth, NamedToken } from './types.js';
 
 export class ConfigError extends Error {
@@ -43,6 +43,10 @@ export interface ControllerConfig {
   juju: { executable: string; model: string; controller?: string; dataDir?: string };
   kubeconfig: string;
   namespace: string;
+  /** The Kubernetes Job builder's settings (kubeconfig resolved), when configured. */
+  kubernetesBuilder?: KubernetesBuilderConfig;
+  /** Train keys (`train/release/series`) built by the Kubernetes builder; the others build locally. */
+  kubernetesTrains?: string[];
   reconcile: { intervalMs: number; rolloutTimeoutMs: number };
   retention?: RetentionConfig;
   http: HttpOptions;
@@ -52,6 +56,13 @@ export interface ControllerConfig {
   /** Every secret value of the configuration, longest first: scrubbed from any text shown. */
   secrets: string[];
 }
+
+export type KubernetesBuilderConfig = Omit<KubernetesBuilderConfigInput, 'image' | 'kubeconfig' | 'stagingPrefix'> & {
+  image: string;
+  kubeconfig: string;
+  /** Ends with '/'. */
+  stagingPrefix: string;
+};
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -128,6 +139,13 @@ export async function resolveControllerConfig(data: unknown, options: LoadOption
   // A repository URL may carry a token (https://user:token@host/...): the token is a secret too.
   for (const form of urlPassword(c.upstream.url)) secrets.add(form);
   const dataDir = c.dataDir ? at(c.dataDir) : defaultDataDir(env);
+  const kubeconfig = c.kubeconfig ? at(c.kubeconfig) : resolve(env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config'));
+  // The train keys of the kubernetes-built trains: the same expansion, over those trains only.
+  const kubernetesTrains = expandTrains({
+    reference: c.reference.builder === 'kubernetes' ? c.reference : { ...c.reference, releases: [] },
+    trains: c.trains.filter((t) => t.builder === 'kubernetes'),
+  }).trains.map(trainKey);
+  const kb = c.kubernetesBuilder;
   const [host = '127.0.0.1', port = '8080'] = splitListen(c.listen);
   return {
     ...(options.source ? { source: options.source } : {}),
@@ -158,8 +176,10 @@ export async function resolveControllerConfig(data: unknown, options: LoadOption
     },
     ...(registry ? { registry } : {}),
     juju: { executable: c.juju.executable, model: c.juju.model, ...(c.juju.controller ? { controller: c.juju.controller } : {}), ...(c.juju.dataDir ? { dataDir: at(c.juju.dataDir) } : {}) },
-    kubeconfig: c.kubeconfig ? at(c.kubeconfig) : resolve(env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config')),
+    kubeconfig,
     namespace: c.namespace ?? c.juju.model,
+    ...(kb?.image !== undefined ? { kubernetesBuilder: { ...kb, image: kb.image, kubeconfig: kb.kubeconfig ? at(kb.kubeconfig) : kubeconfig, stagingPrefix: `${kb.stagingPrefix.replace(/\/+$/, '')}/` } } : {}),
+    ...(kubernetesTrains.length > 0 ? { kubernetesTrains } : {}),
     reconcile: { intervalMs: c.reconcile.intervalSeconds * 1000, rolloutTimeoutMs: c.reconcile.rolloutTimeoutSeconds * 1000 },
     ...(c.retention ? { retention: c.retention } : {}),
     http: { writeTokens, mirrorRead, bodyLimitBytes: c.bodyLimitBytes, ...(signingSecret !== undefined ? { signingSecret } : {}) },

@@ -16,6 +16,7 @@ import { getRelease, getSeries } from '../catalog/releases.js';
 import { parsePpaFlag } from '../cli/flags.js';
 import type { UpstreamRocksRepo } from '../rocks/upstream.js';
 import { LogTailer } from './log-tail.js';
+import { trainKey } from './trains.js';
 import type { Job, RockProgress } from './types.js';
 
 export interface ExecutorServices {
@@ -23,6 +24,10 @@ export interface ExecutorServices {
   fetcher: IndexReader;
   archives: ArchiveUrls;
   builder: Builder;
+  /** The Kubernetes Job builder, for the trains listed in `kubernetesTrains`. */
+  kubernetesBuilder?: Builder;
+  /** Train keys (`train/release/series`) whose rocks the Kubernetes builder packs. */
+  kubernetesTrains?: readonly string[];
   store: MirrorStore;
   registry?: RegistryService;
   /** Parent of each job's work directory (removed when the job ends). */
@@ -65,6 +70,11 @@ export function buildRequestOf(job: Job, arch: string): BuildRequest {
   };
 }
 
+/** The builder of the job's train: Kubernetes when the train is configured so, else local. */
+export function builderFor(job: Job, services: Pick<ExecutorServices, 'builder' | 'kubernetesBuilder' | 'kubernetesTrains'>): Builder {
+  return services.kubernetesBuilder && services.kubernetesTrains?.includes(trainKey(job.request)) ? services.kubernetesBuilder : services.builder;
+}
+
 export function rockProgress(result: RockResult): RockProgress {
   return {
     rock: result.rock,
@@ -101,7 +111,9 @@ export async function executeJob(job: Job, services: ExecutorServices, signal: A
         upstream: services.upstream,
         fetcher: services.fetcher,
         archives: services.archives,
-        builder: services.builder,
+        builder: builderFor(job, services),
+        // The job id names the build to the builder: stable for the job, traceable on its Jobs.
+        buildRef: job.id,
         store: services.store,
         ...(services.registry ? { registry: services.registry } : {}),
         publish: false,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildIdToDate } from '../../mirror/layout.js';
 import { applyRetention } from '../../mirror/lifecycle.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
+import { SHUTDOWN_REASON } from '../build/builder.js';
 import type { AuditLog } from './audit.js';
 import type { ControllerConfig } from './config.js';
 import type { Deployer } from './deployer.js';
@@ -33,8 +34,11 @@ export interface JobRunnerContext {
   reconcile: (actor: string) => Promise<unknown>;
 }
 
-/** The abort reason of jobs cut short by a shutdown: they end `interrupted`, not `cancelled`. */
-const SHUTDOWN = 'shutdown';
+/**
+ * The abort reason of jobs cut short by a shutdown: they end `interrupted`, not `cancelled`, and a
+ * builder whose work runs elsewhere (Kubernetes Jobs) leaves it running to be re-attached.
+ */
+const SHUTDOWN = SHUTDOWN_REASON;
 
 export class JobRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
