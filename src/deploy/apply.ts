@@ -78,6 +78,10 @@ export async function applyPlan(actions: readonly ReconcileAction[], deps: Apply
         done.push(change);
       } catch (error) {
         failure = `attach of ${change.resource} failed: ${error instanceof Error ? error.message : String(error)}`;
+        // Juju refused it, so the resource still runs what it ran. Left naming the refused digest,
+        // the record would make every later pass wait for a rollout that never comes.
+        putBack(state, app, change.resource, before.get(change.resource));
+        history({ action: 'rollback', app, resource: change.resource, from: change.to.digest, to: change.replaces.digest, why: failure });
         break;
       }
     }
@@ -113,6 +117,12 @@ function recordChange(state: AttachmentState, change: Extract<Change, { kind: 'a
     current: { ...change.to, train: change.desired.train, buildId: change.desired.buildId, rock: change.desired.rock, at },
   };
   upsertRecord(state, record);
+}
+
+/** Puts a record back as it was before this run (none at all when there was none). */
+function putBack(state: AttachmentState, app: string, resource: string, previous: AttachmentRecord | undefined): void {
+  if (previous) upsertRecord(state, previous);
+  else state.records = state.records.filter((r) => r.app !== app || r.resource !== resource);
 }
 
 /** Attaches back what each changed resource ran before; returns how many attaches that took. */
