@@ -72,6 +72,12 @@ export class HookTools {
     return (await this.json<Record<string, string> | null>('secret-get', ['--format=json', id])) ?? {};
   }
 
+  /** The address other applications reach this unit at over `binding` (first ingress address). */
+  async ingressAddress(binding: string): Promise<string | undefined> {
+    const info = await this.json<{ 'ingress-addresses'?: string[] } | null>('network-get', [binding, '--format=json']);
+    return info?.['ingress-addresses']?.[0];
+  }
+
   async openPort(port: number): Promise<void> {
     await this.run('open-port', [`${port}/tcp`]);
   }

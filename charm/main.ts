@@ -4,10 +4,14 @@
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_API_URL, runAction } from './actions.js';
+import { runAction } from './actions.js';
 import { HookTools } from './hook-tools.js';
-import { CharmConfigError, LISTEN_PORT, renderControllerConfig, usesS3 } from './render.js';
+import { ensurePackages } from './install.js';
+import { METRICS_ENDPOINT, publishScrape } from './metrics.js';
+import { appName, PEER_ENDPOINT, publishAddresses, readPeers, sharedSecrets } from './peers.js';
+import { CharmConfigError, listenPort, renderControllerConfig, usesS3, type ControllerConfigDocument } from './render.js';
 import { ensureService, stopService, writeIfChanged } from './service.js';
+import { reportControllerStatus } from './workload-status.js';
 
 export const S3_ENDPOINT = 's3-credentials';
 export const DEFAULT_DATA_DIR = '/var/lib/heliostat';
@@ -30,6 +34,8 @@ const RECONCILE_HOOKS = new Set([
   `${S3_ENDPOINT}-relation-changed`,
   `${S3_ENDPOINT}-relation-departed`,
   `${S3_ENDPOINT}-relation-broken`,
+  ...['created', 'joined', 'changed', 'departed', 'broken'].map((e) => `${PEER_ENDPOINT}-relation-${e}`),
+  ...['joined', 'changed', 'broken'].map((e) => `${METRICS_ENDPOINT}-relation-${e}`),
 ]);
 
 export type Event = { kind: 'hook'; name: string } | { kind: 'action'; name: string };
@@ -48,6 +54,8 @@ export interface CharmContext {
   charmDir: string;
   dataDir: string;
   unitDir: string;
+  /** The controller's address for actions and status (default from the rendered listen address). */
+  origin?: string;
 }
 
 function contextFromEnv(env: NodeJS.ProcessEnv): CharmContext {
@@ -59,6 +67,7 @@ function contextFromEnv(env: NodeJS.ProcessEnv): CharmContext {
     charmDir: resolve(env['CHARM_DIR'] || env['JUJU_CHARM_DIR'] || join(here, '..', '..')),
     dataDir: resolve(env['HELIOSTAT_CHARM_DATA_DIR'] || DEFAULT_DATA_DIR),
     unitDir: resolve(env['HELIOSTAT_SYSTEMD_DIR'] || '/etc/systemd/system'),
+    ...(env['HELIOSTAT_CHARM_API_URL'] ? { origin: env['HELIOSTAT_CHARM_API_URL'] } : {}),
   };
 }
 
@@ -113,13 +122,32 @@ async function readSecrets(ctx: CharmContext, options: Record<string, unknown>, 
   return out;
 }
 
-/** Renders the configuration and brings the service in line; sets the workload status. */
+/** What the operator still has to give before attaching can work (the service runs meanwhile). */
+function missingForAttach(document: ControllerConfigDocument): string | undefined {
+  if (!(document.trains ?? []).some((t) => t.attach)) return undefined;
+  if (!document.juju?.dataDir) return 'attach is on but juju-credentials is not set: juju add-secret, grant it to heliostat, then juju config heliostat juju-credentials=secret:...';
+  if (!document.kubeconfig) return 'attach is on but kubeconfig is not set: juju add-secret, grant it to heliostat, then juju config heliostat kubeconfig=secret:...';
+  return undefined;
+}
+
+/** Renders the configuration and brings the service in line; shares what peers need; sets the workload status. */
 export async function applyConfig(ctx: CharmContext, hook: string): Promise<void> {
-  const { tools } = ctx;
+  const { tools, env } = ctx;
   const leader = await tools.isLeader();
   const options = await tools.configGet();
+  const port = listenPort(options);
   const relation = await s3Relation(ctx, hook);
   if (relation && (hook === `${S3_ENDPOINT}-relation-joined` || hook === `${S3_ENDPOINT}-relation-created`)) await requestS3(ctx, relation, leader);
+  const peers = await readPeers(tools, env, hook);
+  const address = await tools.ingressAddress(PEER_ENDPOINT).catch(() => undefined);
+  await mkdir(ctx.dataDir, { recursive: true, mode: 0o750 });
+  await chmod(ctx.dataDir, 0o750);
+  const shared = await sharedSecrets(tools, peers, leader, ctx.dataDir);
+  await publishAddresses(tools, peers, env, leader, address, port);
+  const addresses = [...Object.values(peers?.addresses ?? {}), ...(address ? [address] : [])];
+  const unit = env['JUJU_UNIT_NAME'] ?? '';
+  const topology = { model: env['JUJU_MODEL_NAME'] ?? '', modelUuid: env['JUJU_MODEL_UUID'] ?? '', application: appName(env), unit };
+  await publishScrape(tools, { hook, ...(env['JUJU_RELATION_ID'] ? { relationId: env['JUJU_RELATION_ID'] } : {}), leader, ...(address ? { address } : {}), addresses, port, topology });
   const secrets = await readSecrets(ctx, options, relation);
 
   let rendered;
@@ -135,6 +163,7 @@ export async function applyConfig(ctx: CharmContext, hook: string): Promise<void
       },
       dataDir: ctx.dataDir,
       leader,
+      shared,
     });
   } catch (error) {
     if (!(error instanceof CharmConfigError)) throw error;
@@ -143,8 +172,6 @@ export async function applyConfig(ctx: CharmContext, hook: string): Promise<void
     return;
   }
 
-  await mkdir(ctx.dataDir, { recursive: true, mode: 0o750 });
-  await chmod(ctx.dataDir, 0o750);
   let changed = false;
   for (const [file, content] of Object.entries(rendered.files)) changed = (await writeIfChanged(file, content, 0o600)) || changed;
   const configFile = join(ctx.dataDir, CONFIG_FILE_NAME);
@@ -152,28 +179,37 @@ export async function applyConfig(ctx: CharmContext, hook: string): Promise<void
   changed = (await writeIfChanged(configFile, rendered.text, 0o600)) || changed;
   if (before !== undefined && before !== rendered.text) await tools.log(`rendered ${configFile}`, 'INFO');
 
-  await tools.statusSet('maintenance', 'starting the controller service');
   const calls = await ensureService({ charmDir: ctx.charmDir, configFile, unitDir: ctx.unitDir, node: process.execPath, dataDir: ctx.dataDir }, changed);
-  if (calls.length > 0) await tools.log(`systemctl ${calls.map((c) => c.join(' ')).join('; ')}`, 'DEBUG');
-  await tools.openPort(LISTEN_PORT);
+  if (calls.length > 0) {
+    await tools.statusSet('maintenance', 'starting the controller service');
+    await tools.log(`systemctl ${calls.map((c) => c.join(' ')).join('; ')}`, 'DEBUG');
+  }
+  await tools.openPort(port);
 
   if (relation && !usesS3(rendered.document)) {
-    await tools.statusSet('waiting', 'waiting for s3 credentials');
+    await tools.statusSet('waiting', 'waiting for s3 credentials from the s3-credentials relation');
     return;
   }
-  const trains = rendered.document.trains?.length ?? 0;
-  const store = usesS3(rendered.document) ? 's3' : 'local';
-  await tools.statusSet('active', `serving on :${LISTEN_PORT}; ${trains} train${trains === 1 ? '' : 's'}; ${store} mirror${leader ? '' : ' (read-only)'}`);
+  const missing = missingForAttach(rendered.document);
+  if (missing) {
+    await tools.statusSet('blocked', missing);
+    return;
+  }
+  await reportControllerStatus({ tools, configFile, ...(ctx.origin ? { origin: ctx.origin } : {}), store: usesS3(rendered.document) ? 's3' : 'local', port });
 }
 
 export async function runEvent(ctx: CharmContext, event: Event): Promise<void> {
   if (event.kind === 'action') {
-    await runAction(event.name, { tools: ctx.tools, configFile: join(ctx.dataDir, CONFIG_FILE_NAME), apiUrl: ctx.env['HELIOSTAT_CHARM_API_URL'] || DEFAULT_API_URL });
+    await runAction(event.name, { tools: ctx.tools, configFile: join(ctx.dataDir, CONFIG_FILE_NAME), ...(ctx.origin ? { origin: ctx.origin } : {}) });
     return;
   }
-  if (event.name === 'stop') {
+  if (event.name === 'stop' || event.name === 'remove') {
     await stopService();
     return;
+  }
+  if (event.name === 'install' || event.name === 'upgrade-charm') {
+    await ctx.tools.statusSet('maintenance', 'installing what builds and publishing need');
+    await ensurePackages(ctx.tools, await ctx.tools.configGet());
   }
   if (RECONCILE_HOOKS.has(event.name)) await applyConfig(ctx, event.name);
 }

@@ -76,6 +76,8 @@ export const ENDED_STATES = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 export type FollowEvent = { type: 'job'; job: RemoteJob } | { type: 'rock'; rock: RemoteRock } | { type: 'log'; rock: string; lines: string[] };
 
 const submittedSchema = z.object({ jobs: z.array(z.object({ id: z.string(), state: z.string() }).loose()) });
+const attachmentSchema = z.object({ ref: z.string(), train: z.string(), release: z.string(), series: z.string(), buildId: z.string() });
+const detachedSchema = z.object({ train: z.string(), release: z.string(), series: z.string(), restores: z.enum(['configured-pin', 'originals']) });
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const logSchema = z.object({ rock: z.string(), lines: z.array(z.string()) });
 const rockEventSchema = z.object({ rock: rockSchema });
@@ -161,6 +163,15 @@ export class ServerClient {
 
   async reconcile(options: { dryRun?: boolean; force?: boolean }): Promise<unknown> {
     return z.object({ result: z.unknown() }).parse(await this.call('POST', '/api/v1/reconcile', options)).result;
+  }
+
+  async attach(ref: string): Promise<z.infer<typeof attachmentSchema>> {
+    return attachmentSchema.parse(await this.call('POST', '/api/v1/attachments', { ref }));
+  }
+
+  async detach(train: string, release: string, series: string): Promise<z.infer<typeof detachedSchema>> {
+    const path = [train, release, series].map(encodeURIComponent).join('/');
+    return detachedSchema.parse(await this.call('DELETE', `/api/v1/attachments/${path}`));
   }
 
   async trains(): Promise<Array<{ name: string; release: string; series: string; attach: boolean; pin: string }>> {

@@ -2,8 +2,8 @@
 // controller's API, with the same progress lines, output and exit codes as the local commands.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatSelector, parseRef } from '../../mirror/ref.js';
-import { findRelease, getRelease } from '../catalog/releases.js';
+import { formatRef, parseRef } from '../../mirror/ref.js';
+import { getRelease } from '../catalog/releases.js';
 import type { BuildRequestInput } from '../controller/types.js';
 import { ReportedFailure, UsageError } from '../errors.js';
 import type { CliEnv } from './env.js';
@@ -110,23 +110,29 @@ export async function reconcileOnServer(env: CliEnv, server: string, options: { 
 }
 
 /**
- * `attach REF --server`: the controller attaches the trains of its configuration at their pins,
- * and its API offers no way to change them. So the ref must name a train the controller attaches,
- * at the pin it attaches; then this is a reconcile now, rather than at the next scheduled pass.
+ * `attach REF --server`: the controller records the build as its train's attachment (over the
+ * configuration's pin of that train, until detached) and starts a reconcile pass at once; the pass
+ * runs on the controller, so this reports what was recorded rather than waiting for the rollout.
  */
-export async function attachOnServer(env: CliEnv, server: string, refText: string, options: { dryRun?: boolean; force?: boolean; json?: boolean }, print: (result: ReconcileView) => void): Promise<void> {
+export async function attachOnServer(env: CliEnv, server: string, refText: string, options: { json?: boolean }): Promise<void> {
   const ref = parseRef(refText, { normaliseRelease: (r) => getRelease(r).number });
-  const pin = formatSelector(ref.selector);
   const client = ServerClient.fromFlag(server, env.env, env.stderr);
-  const trains = await client.trains();
-  const train = trains.find((t) => t.name === ref.train && (findRelease(t.release)?.number ?? t.release) === ref.release && t.series === ref.series);
-  const where = `${ref.train}/${ref.release}/${ref.series}`;
-  if (!train || !train.attach) {
-    const attached = trains.filter((t) => t.attach).map((t) => `${t.name}/${t.release}/${t.series}@${t.pin}`);
-    throw new UsageError(`the controller at ${client.origin} does not attach ${where}; it attaches ${attached.join(', ') || 'nothing'} (trains to attach are set in its configuration)`);
-  }
-  if (train.pin !== pin) {
-    throw new UsageError(`the controller attaches ${where} at '${train.pin}', not '${pin}'; promote or pin that build, or change the train's pin in the controller configuration`);
-  }
-  await reconcileOnServer(env, server, options, print);
+  const done = await client.attach(formatRef(ref));
+  const out = env.output(options.json);
+  if (out.json) return printJson(out, { ...done, server: client.origin });
+  out.stdout.write(`attaching ${done.train}/${done.release}/${done.series}/${done.buildId} (${done.ref}) on ${client.origin}; its reconcile pass has started\n`);
+  out.stderr.write(`follow it with: heliostat reconcile --dry-run --server ${client.origin}; undo with: heliostat detach ${done.train}/${done.release}/${done.series} --server ${client.origin}\n`);
+}
+
+/** `detach TRAIN/RELEASE/SERIES --server`: stops attaching on request; the controller reconciles now. */
+export async function detachOnServer(env: CliEnv, server: string, seriesText: string, options: { json?: boolean }): Promise<void> {
+  const parts = seriesText.split('/');
+  if (parts.length !== 3) throw new UsageError(`with --server, name the series to detach: TRAIN/RELEASE/SERIES (got '${seriesText}')`);
+  const [train = '', release = '', series = ''] = parts;
+  const client = ServerClient.fromFlag(server, env.env, env.stderr);
+  const done = await client.detach(train, getRelease(release).number, series);
+  const out = env.output(options.json);
+  if (out.json) return printJson(out, { ...done, server: client.origin });
+  const next = done.restores === 'originals' ? 'the original images' : "the configuration's pin of the train";
+  out.stdout.write(`detached ${done.train}/${done.release}/${done.series} on ${client.origin}; its reconcile pass restores ${next}\n`);
 }

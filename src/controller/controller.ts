@@ -17,11 +17,11 @@ import { auditOf, EventHub } from './events.js';
 import { toolStatus, trainStatuses, type ConfigState, type ExtendedStatus, type ExtendedTrainStatus } from './status.js';
 import { createAdapters, type AdapterOptions, type Adapters } from './adapters.js';
 import { JobRunner } from './job-runner.js';
-import { promoteRef, pinRef, unpinRef } from './mirror-ops.js';
+import { gcMirror, parseSeriesRef, pinRef, previousSuccess, promoteRef, resolveAttachable, seriesHolding, unpinRef } from './mirror-ops.js';
 import { JobQueue, jobKey } from './queue.js';
 import { TrainScheduler } from './scheduler.js';
 import { trainKey, type TrainSpec } from './trains.js';
-import type { AuditEntry, ControllerApi, ControllerEvent, Job, JobEvent, JobState, JobTrigger } from './types.js';
+import type { AttachResult, AuditEntry, ControllerApi, ControllerEvent, DetachResult, GcResult, Job, JobEvent, JobState, JobTrigger, RollbackResult } from './types.js';
 import { fromTrain, validateRequests } from './validate.js';
 import { ChangeWatcher, type Observation } from './watch.js';
 
@@ -248,6 +248,70 @@ export class Controller implements ControllerApi {
     await this.announce({ type: 'unpinned', ref: `${ts.train}/${ts.release}/${ts.series}`, name }, actor);
   }
 
+  async attach(ref: string, actor: string): Promise<AttachResult> {
+    this.requireLeader('attachments');
+    const found = await resolveAttachable(this.deps.store, ref);
+    const { train, release, series } = found.series;
+    await this.deployer.requestAttach(train, release, series, found.buildId);
+    const result: AttachResult = { ref: found.ref, train, release, series, buildId: found.buildId };
+    await this.announce({ type: 'attach-requested', ...result }, actor);
+    this.reconcileSoon();
+    return result;
+  }
+
+  async detach(seriesRef: string, actor: string): Promise<DetachResult> {
+    this.requireLeader('attachments');
+    const { train, release, series } = parseSeriesRef(seriesRef);
+    const restores = await this.deployer.detach(train, release, series);
+    await this.announce({ type: 'detached', ref: `${train}/${release}/${series}`, restores }, actor);
+    this.reconcileSoon();
+    return { train, release, series, restores };
+  }
+
+  async rollback(options: { app?: string }, actor: string): Promise<RollbackResult> {
+    this.requireLeader('rollbacks');
+    const running = (await this.deployer.runningBuilds()).filter((r) => options.app === undefined || r.app === options.app);
+    if (running.length === 0) {
+      throw new ControllerStateError(`nothing to roll back: heliostat runs no build ${options.app ? `in application ${options.app}` : 'in the model'}`, 409);
+    }
+    const attached = await this.deployer.attachTrains();
+    // Per train, the newest build it runs anywhere is the one rolled back from.
+    const current = new Map<string, string>();
+    for (const r of running) if ((current.get(r.train) ?? '') < r.buildId) current.set(r.train, r.buildId);
+    const plans: RollbackResult['rolledBack'] = [];
+    for (const [train, from] of current) {
+      const candidates = attached.filter((t) => t.train === train).map((t) => ({ train, release: t.release, series: t.series }));
+      const ts = await seriesHolding(this.deps.store, candidates, from);
+      if (!ts) throw new ControllerStateError(`cannot roll back ${train}: build ${from} is not in the mirror any more (or the train is no longer attached); detach it to restore the original images`, 409);
+      const to = await previousSuccess(this.deps.store, ts, from);
+      if (!to) throw new ControllerStateError(`cannot roll back ${train}/${ts.release}/${ts.series}: no successful build before ${from}; detach it to restore the original images`, 409);
+      plans.push({ ...ts, from, to, apps: [...new Set(running.filter((r) => r.train === train).map((r) => r.app))].sort() });
+    }
+    // Every plan is checked before any is recorded: all or nothing.
+    for (const p of plans) {
+      await this.deployer.requestAttach(p.train, p.release, p.series, p.to);
+      await this.announce({ type: 'rollback-requested', ref: `${p.train}/${p.release}/${p.series}/${p.to}`, from: p.from, to: p.to }, actor, { apps: p.apps });
+    }
+    this.reconcileSoon();
+    return { rolledBack: plans };
+  }
+
+  async gc(options: { dryRun?: boolean }, actor: string): Promise<GcResult> {
+    const dryRun = options.dryRun ?? false;
+    if (!dryRun) this.requireLeader('garbage collections');
+    const series = [];
+    for (const t of this.config.trains) {
+      const policy = t.retention ?? this.config.retention;
+      if (policy) series.push({ series: { train: t.name, release: t.release, series: t.series }, policy, inUse: await this.deployer.inUse(t.name).catch(() => []) });
+    }
+    const result = await gcMirror(this.deps.store, { series, dryRun, now: () => this.clock.now() });
+    if (!dryRun) {
+      const buildsDeleted = result.retention.reduce((n, r) => n + r.deleted.length, 0);
+      await this.announce({ type: 'gc', buildsDeleted, objectsDeleted: result.gc.objects, bytesFreed: result.gc.bytesFreed }, actor);
+    }
+    return result;
+  }
+
   history(filter?: { limit?: number; action?: string }): AuditEntry[] {
     return this.audit.history(filter);
   }
@@ -275,6 +339,11 @@ export class Controller implements ControllerApi {
     if (!leader) return;
     this.reconcileTimer = setInterval(() => void this.periodicReconcile(), this.config.reconcile.intervalMs);
     this.reconcileTimer.unref();
+  }
+
+  /** A pass now, in the background: the API answers at once; the pass is reported in status and history. */
+  private reconcileSoon(): void {
+    if (this.config.leader && !this.stopping) void this.periodicReconcile();
   }
 
   private async periodicReconcile(): Promise<void> {

@@ -12,6 +12,7 @@ import { KubeClient } from '../deploy/kube.js';
 import type { ReconcileAction } from '../deploy/reconcile.js';
 import { reconcileOnce, type ReconcileResult } from '../deploy/reconciler.js';
 import type { ControllerConfig } from './config.js';
+import { ControllerStateError } from './errors.js';
 import { trainKey } from './trains.js';
 import type { ControllerEvent } from './types.js';
 
@@ -47,14 +48,21 @@ export class Deployer {
     return new JujuClient({ executable: j.executable, model: j.model, ...(j.controller ? { controller: j.controller } : {}), ...(env ? { env } : {}), retries: 2 });
   }
 
-  /** The configuration's attach trains, then builds attached on request for trains it does not attach. */
+  /**
+   * The configuration's attach trains and the builds attached on request (API attach, rollback, a
+   * build asked to attach). A request for a train the configuration attaches overrides its pin
+   * (keeping its apps) until it is detached.
+   */
   async attachTrains(): Promise<AttachTrain[]> {
-    const configured = this.config.trains
-      .filter((t) => t.attach)
-      .map((t): AttachTrain => ({ train: t.name, release: t.release, series: t.series, pin: t.pin, ...(t.apps ? { apps: t.apps } : {}) }));
-    const keys = new Set(configured.map((t) => trainKey(t)));
-    const requested = (await this.extra.load()).filter((t) => !keys.has(trainKey(t)));
-    return [...configured, ...requested];
+    const configured = this.configuredTrains();
+    const requested = await this.extra.load();
+    const requestedKeys = new Set(requested.map((t) => trainKey(t)));
+    const apps = new Map(configured.map((t) => [trainKey(t), t.apps]));
+    const overrides = requested.map((t): AttachTrain => {
+      const configuredApps = apps.get(trainKey(t));
+      return configuredApps && !t.apps ? { ...t, apps: configuredApps } : t;
+    });
+    return [...configured.filter((t) => !requestedKeys.has(trainKey(t))), ...overrides];
   }
 
   /**
@@ -66,12 +74,40 @@ export class Deployer {
     return (await this.stateFile().load()).records.some((r) => r.current !== undefined);
   }
 
-  /** Records that a build is to run in the model (unless its train is attached by the configuration anyway). */
+  /**
+   * A build asked to attach when it was submitted. A train the configuration attaches follows its
+   * configured pin anyway, unless a request already overrides it: then this newer build replaces it.
+   */
   async attachBuild(train: string, release: string, series: string, buildId: string): Promise<void> {
     const key = trainKey({ train, release, series });
-    if (this.config.trains.some((t) => t.attach && trainKey(t) === key)) return;
+    const requested = await this.extra.load();
+    if (this.isConfigured(key) && !requested.some((t) => trainKey(t) === key)) return;
     // One entry per train (as the CLI's desired state): the newest attached build replaces the last.
+    await this.extra.save(withTrain(requested, { train, release, series, pin: buildId }));
+  }
+
+  /** An attach asked for explicitly (API, rollback): recorded even over the configuration's pin. */
+  async requestAttach(train: string, release: string, series: string, buildId: string): Promise<void> {
     await this.extra.save(withTrain(await this.extra.load(), { train, release, series, pin: buildId }));
+  }
+
+  /** Drops the request for one train/release/series; says what the model returns to. */
+  async detach(train: string, release: string, series: string): Promise<'configured-pin' | 'originals'> {
+    const key = trainKey({ train, release, series });
+    const requested = await this.extra.load();
+    const kept = requested.filter((t) => trainKey(t) !== key);
+    if (kept.length === requested.length) {
+      const why = this.isConfigured(key) ? `it is attached by the configuration (attach on), not on request; turn the train's attach off to detach it` : 'nothing is attached on request for it';
+      throw new ControllerStateError(`cannot detach ${train}/${release}/${series}: ${why}`, 409);
+    }
+    await this.extra.save(kept);
+    return this.isConfigured(key) ? 'configured-pin' : 'originals';
+  }
+
+  /** What heliostat runs in the model now: per application resource, the train and build. */
+  async runningBuilds(): Promise<Array<{ app: string; resource: string; train: string; buildId: string }>> {
+    const state = await this.stateFile().load();
+    return state.records.flatMap((r) => (r.current ? [{ app: r.app, resource: r.resource, train: r.current.train, buildId: r.current.buildId }] : []));
   }
 
   /** Build ids of `train` that run in the model (retention must keep them). */
@@ -85,6 +121,14 @@ export class Deployer {
     const run = this.running.then(() => this.pass(options, now));
     this.running = run.catch(() => undefined);
     return run;
+  }
+
+  private configuredTrains(): AttachTrain[] {
+    return this.config.trains.filter((t) => t.attach).map((t): AttachTrain => ({ train: t.name, release: t.release, series: t.series, pin: t.pin, ...(t.apps ? { apps: t.apps } : {}) }));
+  }
+
+  private isConfigured(key: string): boolean {
+    return this.config.trains.some((t) => t.attach && trainKey(t) === key);
   }
 
   private stateFile(): AttachmentStateFile {

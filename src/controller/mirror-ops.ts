@@ -3,15 +3,18 @@
 // tags first when the build was pushed, so the mirror's stable never names images the registry
 // does not call stable. Errors about the caller's input are usage errors.
 import { text } from 'node:stream/consumers';
-import { formatTrainSeries, validatePinName, validateRelease, validateSeries, validateTrain, type TrainSeries } from '../../mirror/layout.js';
-import { LifecycleError, promote as promoteStable, removePin, setPin } from '../../mirror/lifecycle.js';
-import { NotFoundInMirrorError, openOutput, resolveRef, showBuild } from '../../mirror/query.js';
+import { collectGarbage } from '../../mirror/gc.js';
+import { buildRecordKey, formatTrainSeries, validatePinName, validateRelease, validateSeries, validateTrain, type TrainSeries } from '../../mirror/layout.js';
+import { applyRetention, LifecycleError, promote as promoteStable, removePin, setPin } from '../../mirror/lifecycle.js';
+import { listBuilds, NotFoundInMirrorError, openOutput, resolveRef, showBuild } from '../../mirror/query.js';
+import type { RetentionPolicy } from '../../mirror/retention.js';
 import { parseInstant } from '../../mirror/ref.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
 import { findRelease } from '../catalog/releases.js';
 import { UsageError } from '../errors.js';
 import type { RegistryTarget } from '../registry/config.js';
 import { promote as promoteImages, type ImageRecord } from '../registry/publish.js';
+import type { GcResult } from './types.js';
 
 const normaliseRelease = (release: string) => findRelease(release)?.number ?? release;
 
@@ -83,12 +86,17 @@ export async function pinRef(
   }
 }
 
-/** `seriesRef` is `TRAIN/RELEASE/SERIES`; a pin that does not exist is reported as not found. */
-export async function unpinRef(store: MirrorStore, seriesRef: string, name: string): Promise<TrainSeries> {
+/** `TRAIN/RELEASE/SERIES` (release by codename or number) as the mirror names it. */
+export function parseSeriesRef(seriesRef: string): TrainSeries {
   const parts = seriesRef.split('/');
   if (parts.length !== 3) throw new UsageError(`invalid series ${JSON.stringify(seriesRef)}: expected TRAIN/RELEASE/SERIES`);
   const [train = '', release = '', series = ''] = parts;
-  const ts = checked(() => ({ train: validateTrain(train), release: validateRelease(normaliseRelease(release)), series: validateSeries(series) }));
+  return checked(() => ({ train: validateTrain(train), release: validateRelease(normaliseRelease(release)), series: validateSeries(series) }));
+}
+
+/** `seriesRef` is `TRAIN/RELEASE/SERIES`; a pin that does not exist is reported as not found. */
+export async function unpinRef(store: MirrorStore, seriesRef: string, name: string): Promise<TrainSeries> {
+  const ts = parseSeriesRef(seriesRef);
   const pinName = checkedName(name);
   if (!(await removePin(store, ts, pinName))) throw new NotFoundInMirrorError(`no pin named ${pinName} in ${formatTrainSeries(ts)}`);
   return ts;
@@ -104,4 +112,51 @@ function checked<T>(fn: () => T): T {
   } catch (error) {
     throw asUsage(error);
   }
+}
+
+/** A build that can run in the model: committed, successful, with its rocks in a registry. */
+export async function resolveAttachable(store: MirrorStore, ref: string): Promise<{ ref: string; series: TrainSeries; buildId: string }> {
+  const found = await resolve(store, ref);
+  const ts: TrainSeries = { train: found.train, release: found.release, series: found.series };
+  const record = await showBuild(store, ts, found.buildId);
+  const where = `${formatTrainSeries(ts)}/${found.buildId}`;
+  if (record.result !== 'success') throw new UsageError(`cannot attach ${where}: its result is ${record.result}`);
+  if (!record.rocks.some((r) => r.image)) throw new UsageError(`cannot attach ${where}: it was pushed to no registry, so the model cannot pull its images`);
+  return { ref: found.ref, series: ts, buildId: found.buildId };
+}
+
+/** The newest successful build of a series published before `buildId`. */
+export async function previousSuccess(store: MirrorStore, ts: TrainSeries, buildId: string): Promise<string | undefined> {
+  const { builds } = await listBuilds(store, ts);
+  return builds.filter((b) => b.result === 'success' && b.buildId < buildId).at(-1)?.buildId;
+}
+
+/** Which of the candidate series holds `buildId`. */
+export async function seriesHolding(store: MirrorStore, candidates: readonly TrainSeries[], buildId: string): Promise<TrainSeries | undefined> {
+  for (const ts of candidates) if (await store.stat(buildRecordKey(ts, buildId))) return ts;
+  return undefined;
+}
+
+export interface GcPlan {
+  /** Series with a retention policy, and the build ids of each that run in the model. */
+  series: Array<{ series: TrainSeries; policy: RetentionPolicy; inUse: readonly string[] }>;
+  dryRun: boolean;
+  now: () => Date;
+}
+
+/** Retention of each series (as configured), then blob GC over the whole mirror. */
+export async function gcMirror(store: MirrorStore, plan: GcPlan): Promise<GcResult> {
+  const retention: GcResult['retention'] = [];
+  for (const { series, policy, inUse } of plan.series) {
+    // A configured train never built has nothing to keep or drop (and no index to write).
+    if ((await listBuilds(store, series)).builds.length === 0) continue;
+    const report = await applyRetention(store, series, policy, { inUse, dryRun: plan.dryRun, now: plan.now });
+    if (report.decision.drop.length > 0) retention.push({ ...series, drop: report.decision.drop.map((d) => ({ buildId: d.buildId, reason: d.reason })), deleted: report.deleted });
+  }
+  const gc = await collectGarbage(store, { dryRun: plan.dryRun, now: plan.now });
+  return {
+    dryRun: plan.dryRun,
+    retention,
+    gc: { objects: gc.deleted.length, bytesFreed: gc.bytesFreed, referencedBlobs: gc.referencedBlobs, protectedBlobs: gc.protectedBlobs, builds: gc.builds },
+  };
 }

@@ -67,7 +67,39 @@ export type ControllerEvent =
   | { type: 'unpinned'; ref: string; name: string }
   | { type: 'attached'; app: string; resource: string; ref: string; train: string; buildId: string }
   | { type: 'rolled-back'; app: string; resource: string; to: string; reason: string }
-  | { type: 'restored'; app: string; resource: string; to: string };
+  | { type: 'restored'; app: string; resource: string; to: string }
+  | { type: 'attach-requested'; ref: string; train: string; release: string; series: string; buildId: string }
+  | { type: 'detached'; ref: string; restores: DetachResult['restores'] }
+  | { type: 'rollback-requested'; ref: string; from: string; to: string }
+  | { type: 'gc'; buildsDeleted: number; objectsDeleted: number; bytesFreed: number };
+
+/** A build the model is to run, asked for through the API (POST /attachments, rollback). */
+export interface AttachResult {
+  ref: string;
+  train: string;
+  release: string;
+  series: string;
+  buildId: string;
+}
+
+export interface DetachResult {
+  train: string;
+  release: string;
+  series: string;
+  /** What the model runs once reconciled: the configuration's pin of the train, or the original images. */
+  restores: 'configured-pin' | 'originals';
+}
+
+export interface RollbackResult {
+  rolledBack: Array<{ train: string; release: string; series: string; from: string; to: string; apps: string[] }>;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  /** Per series the configured retention dropped (or would drop) builds of. */
+  retention: Array<{ train: string; release: string; series: string; drop: Array<{ buildId: string; reason: string }>; deleted: string[] }>;
+  gc: { objects: number; bytesFreed: number; referencedBlobs: number; protectedBlobs: number; builds: number };
+}
 
 export interface TrainStatus {
   name: string;
@@ -117,6 +149,20 @@ export interface ControllerApi {
   promote(ref: string, actor: string): Promise<{ ref: string; buildId: string }>;
   pin(ref: string, name: string, options: { expiresAt?: string; note?: string }, actor: string): Promise<{ ref: string; buildId: string }>;
   unpin(seriesRef: string, name: string, actor: string): Promise<void>;
+  /**
+   * Runs a build in the model: recorded as the train's attachment (overriding the configuration's
+   * pin for that train until detached) and put in place by a reconcile pass started now.
+   */
+  attach(ref: string, actor: string): Promise<AttachResult>;
+  /** Stops attaching on request for `TRAIN/RELEASE/SERIES`; the pass started now restores what follows. */
+  detach(seriesRef: string, actor: string): Promise<DetachResult>;
+  /**
+   * Re-attaches, for each train heliostat runs in the model (or only the one `app` runs), the
+   * successful build published before the one running now, and holds it there until detached.
+   */
+  rollback(options: { app?: string }, actor: string): Promise<RollbackResult>;
+  /** Applies the configured retention, then collects unreferenced blobs (report only with dryRun). */
+  gc(options: { dryRun?: boolean }, actor: string): Promise<GcResult>;
   history(filter?: { limit?: number; action?: string }): AuditEntry[];
   /** Every controller event; returns unsubscribe. */
   onEvent(listener: (event: ControllerEvent) => void): () => void;

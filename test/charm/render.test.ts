@@ -94,14 +94,16 @@ describe('renderControllerConfig', () => {
       'secret:reg': { username: 'robot', password: 'pw' },
       'secret:kube': { kubeconfig: 'apiVersion: v1\n' },
       'secret:tok': { token: '0123456789abcdef0123' },
-      'secret:juju': { credentials: 'controllers: {}\n' },
+      'secret:juju': { controllers: 'controllers:\n  a: {}\n  b: {}\n', accounts: 'controllers:\n  a: {user: admin}\n', controller: 'a' },
     };
     const secretGet = (id: string) => secrets[id] ?? {};
     const r = render({ ...base, registry: 'registry.example.com', 'registry-credentials': 'secret:reg', kubeconfig: 'secret:kube', 'api-token': 'secret:tok', 'juju-credentials': 'secret:juju' }, { secretGet });
     expect(r.document.registry).toMatchObject({ username: 'robot', password: 'pw' });
     expect(r.document.kubeconfig).toBe(`${DATA}/kubeconfig`);
     expect(r.files[`${DATA}/kubeconfig`]).toBe('apiVersion: v1\n');
-    expect(r.files[`${DATA}/juju/credentials.yaml`]).toBe('controllers: {}\n');
+    expect(r.files[`${DATA}/juju/accounts.yaml`]).toBe('controllers:\n  a: {user: admin}\n');
+    expect(r.document.juju).toEqual({ model: 'openstack', dataDir: `${DATA}/juju`, controller: 'a' });
+    expect(errorOf(() => render({ ...base, 'juju-credentials': 'secret:juju' }, { secretGet: () => ({ ...secrets['secret:juju'], controller: 'c' }) })).message).toBe('juju-credentials: controller "c" is not in the "controllers" key (it has a, b)');
     const config = await resolveControllerConfig(parse(r.text), { baseDir: DATA, env: {} });
     expect(config.http.writeTokens).toEqual([{ name: 'juju', token: '0123456789abcdef0123' }]);
     expect(errorOf(() => render({ ...base, 'api-token': 'secret:missing' }, { secretGet })).message).toBe('api-token: the secret has no "token" key');

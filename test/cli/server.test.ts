@@ -125,24 +125,39 @@ describe('heliostat reconcile and attach --server', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ dryRun: false, report: { attaches: 1, apps: [{ app: 'cinder', result: 'rolled-back' }] } });
   });
 
-  it('attach reconciles a train the controller attaches at that pin', async () => {
-    controller.reconcileResult = { actions: [], problems: [] };
-    const run = await heliostat(['attach', 'reference/caracal/noble/latest', '--server', api.url], { env });
+  it('attach asks the controller to attach the build, whatever its configuration attaches', async () => {
+    const run = await heliostat(['attach', 'fix/caracal/noble/20250101T000000Z', '--server', api.url], { env });
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/nothing to do/);
-    expect(controller.calls.filter((c) => c.method === 'reconcile')).toHaveLength(1);
+    expect(run.stdout).toBe(`attaching fix/2024.1/noble/20250101T000000Z (fix/2024.1/noble/20250101T000000Z) on ${api.url}; its reconcile pass has started`);
+    expect(controller.calls.filter((c) => c.method === 'attach').at(-1)?.args).toEqual(['fix/2024.1/noble/20250101T000000Z', 'ci']);
+    const json = await heliostat(['attach', 'fix/caracal/noble/latest', '--json', '--server', api.url], { env });
+    expect(JSON.parse(json.stdout)).toEqual({ ref: 'fix/2024.1/noble/latest', train: 'fix', release: '2024.1', series: 'noble', buildId: '20250101T000000Z', server: api.url });
   });
 
-  it('attach explains what the controller attaches otherwise, and changes nothing', async () => {
-    let run = await heliostat(['attach', 'fix/caracal/noble/latest', '--server', api.url], { env });
+  it('attach passes the controller\'s refusal on as a usage error', async () => {
+    controller.failNext = new UsageError('cannot attach fix/2024.1/noble/20250101T000000Z: its result is fail');
+    const run = await heliostat(['attach', 'fix/caracal/noble/20250101T000000Z', '--server', api.url], { env });
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toMatch(/does not attach fix\/2024\.1\/noble; it attaches reference\/2024\.1\/noble@latest/);
-    run = await heliostat(['attach', 'reference/caracal/noble/20250101T000000Z', '--server', api.url], { env });
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toMatch(/attaches reference\/2024\.1\/noble at 'latest', not '20250101T000000Z'/);
-    run = await heliostat(['attach', 'reference/caracal/noble/latest', '--app', 'cinder', '--server', api.url], { env });
-    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/its result is fail/);
+  });
+
+  it('attach refuses local-only options, and changes nothing', async () => {
+    for (const flag of [['--app', 'cinder'], ['--dry-run'], ['--force']]) {
+      const run = await heliostat(['attach', 'fix/caracal/noble/latest', ...flag, '--server', api.url], { env });
+      expect(run.exitCode, flag.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/not used with --server/);
+    }
     expect(controller.mutatingCalls()).toEqual([]);
+  });
+
+  it('detach names the series and says what the model returns to', async () => {
+    let run = await heliostat(['detach', 'fix/caracal/noble', '--server', api.url], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`detached fix/2024.1/noble on ${api.url}; its reconcile pass restores the original images`);
+    expect(controller.calls.filter((c) => c.method === 'detach').at(-1)?.args).toEqual(['fix/2024.1/noble', 'ci']);
+    run = await heliostat(['detach', 'fix', '--server', api.url], { env });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/TRAIN\/RELEASE\/SERIES/);
   });
 });
 

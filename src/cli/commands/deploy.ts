@@ -15,7 +15,7 @@ import { openDeploy, deployOptions, type DeployContext, type DeployFlags } from 
 import type { CliEnv } from '../env.js';
 import { closeMirrorStore, openMirrorStore } from '../mirror-store.js';
 import { printJson, renderTable, type Output } from '../output.js';
-import { attachOnServer, reconcileOnServer, refuseLocalOptions, type ReconcileView } from '../server-flows.js';
+import { attachOnServer, detachOnServer, reconcileOnServer, refuseLocalOptions, type ReconcileView } from '../server-flows.js';
 import type { GlobalFlags } from '../settings.js';
 import { storeOptions } from './mirror-common.js';
 
@@ -78,9 +78,9 @@ export function registerDeploy(program: Command, env: CliEnv): void {
     .option('--server <url>', SERVER_HELP);
   storeOptions(deployOptions(attach)).action(async (refText: string, flags: Flags, cmd: Command) => {
     if (flags.server) {
-      refuseLocalOptions(cmd, LOCAL_ONLY);
-      const out = env.output(flags.json);
-      await attachOnServer(env, flags.server, refText, flags, (result) => print(out, result, flags.dryRun ?? false));
+      // The controller reconciles on its own; dry runs and --force belong to `reconcile --server`.
+      refuseLocalOptions(cmd, [...LOCAL_ONLY, 'dryRun', 'force']);
+      await attachOnServer(env, flags.server, refText, flags);
       return;
     }
     const ref = parseRef(refText);
@@ -97,10 +97,16 @@ export function registerDeploy(program: Command, env: CliEnv): void {
   const detach = program
     .command('detach')
     .description('stop attaching a train; the applications get back what they ran before')
-    .argument('<train>', 'train name')
+    .argument('<train>', 'train name (with --server: TRAIN/RELEASE/SERIES)')
     .option('--dry-run', 'show what would change, change nothing')
-    .option('--force', 'restore even where someone changed the image by hand');
+    .option('--force', 'restore even where someone changed the image by hand')
+    .option('--server <url>', SERVER_HELP);
   storeOptions(deployOptions(detach)).action(async (train: string, flags: Flags, cmd: Command) => {
+    if (flags.server) {
+      refuseLocalOptions(cmd, [...LOCAL_ONLY, 'dryRun', 'force']);
+      await detachOnServer(env, flags.server, train, flags);
+      return;
+    }
     await session(env, cmd, flags, async (ctx, store) => {
       const current = await ctx.desired.load();
       if (!current.some((t) => t.train === train)) throw new UsageError(`train '${train}' is not attached in model ${flags.model}; attached: ${current.map((t) => t.train).join(', ') || 'none'}`);

@@ -71,6 +71,16 @@ const schemas: Doc = {
   },
   TrainStatus: { type: 'object', required: ['name', 'release', 'series', 'attach', 'pin'], additionalProperties: true },
   ControllerStatus: { type: 'object', required: ['version', 'startedAt', 'leader', 'queue', 'trains', 'reconcile', 'builder', 'juju', 'mirror'], additionalProperties: true },
+  Attachment: { type: 'object', required: ['ref', 'train', 'release', 'series', 'buildId'], properties: { ref: { type: 'string' }, train: { type: 'string' }, release: { type: 'string' }, series: { type: 'string' }, buildId: { type: 'string' } } },
+  GcResult: {
+    type: 'object',
+    required: ['dryRun', 'retention', 'gc'],
+    properties: {
+      dryRun: { type: 'boolean' },
+      retention: { type: 'array', items: { type: 'object', properties: { train: { type: 'string' }, release: { type: 'string' }, series: { type: 'string' }, drop: { type: 'array', items: { type: 'object', properties: { buildId: { type: 'string' }, reason: { type: 'string' } } } }, deleted: { type: 'array', items: { type: 'string' } } } } },
+      gc: { type: 'object', properties: { objects: { type: 'integer' }, bytesFreed: { type: 'integer' }, referencedBlobs: { type: 'integer' }, protectedBlobs: { type: 'integer' }, builds: { type: 'integer' } } },
+    },
+  },
   AuditEntry: { type: 'object', required: ['at', 'actor', 'action', 'target'], properties: { at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, detail: { type: 'object' } } },
 };
 
@@ -142,6 +152,50 @@ const paths: Doc = {
       responses: { '204': { description: 'removed' }, '404': error('no such pin'), ...WRITE_ERRORS },
     },
   },
+  '/api/v1/attachments': {
+    post: {
+      summary: 'Run a build in the model',
+      description: 'Records the build as the attachment of its train (over the configuration\'s pin of that train, until detached) and starts a reconcile pass, which attaches its images to the applications that use them.',
+      security: [{ bearer: [] }],
+      requestBody: refBody(['ref'], { ref: refText }),
+      responses: { '202': { description: 'recorded; a reconcile pass has started', content: json(ref('Attachment')) }, '404': error('no such build'), ...WRITE_ERRORS, '400': error('invalid reference, or the build failed or has no registry images; nothing changed') },
+    },
+  },
+  '/api/v1/attachments/{train}/{release}/{series}': {
+    delete: {
+      summary: 'Stop attaching a build on request',
+      description: 'The next pass (started now) returns the model to the configuration\'s pin of the train when the configuration attaches it, to the original images otherwise.',
+      security: [{ bearer: [] }],
+      parameters: ['train', 'release', 'series'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      responses: {
+        '202': { description: 'detached; a reconcile pass has started', content: json({ type: 'object', required: ['train', 'release', 'series', 'restores'], properties: { train: { type: 'string' }, release: { type: 'string' }, series: { type: 'string' }, restores: { enum: ['configured-pin', 'originals'] } } }) },
+        ...WRITE_ERRORS,
+        '409': error('nothing is attached on request for this series (or this unit is not the leader)'),
+      },
+    },
+  },
+  '/api/v1/rollback': {
+    post: {
+      summary: 'Roll back to the build before the one running',
+      description: 'For each train heliostat runs in the model (only the one `app` runs, when given), re-attaches the successful build published before the running one and holds it there until the train is detached.',
+      security: [{ bearer: [] }],
+      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { app: { type: 'string', description: 'Juju application' } } }) },
+      responses: {
+        '202': { description: 'recorded; a reconcile pass has started', content: json({ type: 'object', properties: { rolledBack: { type: 'array', items: { type: 'object', properties: { train: { type: 'string' }, release: { type: 'string' }, series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, apps: { type: 'array', items: { type: 'string' } } } } } } }) },
+        ...WRITE_ERRORS,
+        '409': error('nothing to roll back to (no earlier successful build, nothing attached), or this unit is not the leader'),
+      },
+    },
+  },
+  '/api/v1/gc': {
+    post: {
+      summary: 'Apply retention and collect unreferenced blobs',
+      description: 'Applies each train\'s retention (never dropping latest, stable, live pins or builds running in the model), then deletes blobs no build references once older than the grace period. With dryRun, reports and deletes nothing (allowed on any unit).',
+      security: [{ bearer: [] }],
+      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { dryRun: { type: 'boolean' } } }) },
+      responses: { '200': { description: 'what was (or would be) deleted', content: json(ref('GcResult')) }, ...WRITE_ERRORS },
+    },
+  },
   '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'up', content: json({ type: 'object' }) } } } },
   '/readyz': { get: { summary: 'The controller is ready (configuration loaded, mirror reachable)', security: [], responses: { '200': { description: 'ready', content: json({ type: 'object' }) }, '503': { description: 'not ready', content: json({ type: 'object' }) } } } },
   '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...READ_ERRORS } } },
@@ -152,7 +206,7 @@ let cached: Doc | undefined;
 export function openApiDocument(): Doc {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'heliostat controller API', version: '1', description: 'Builds, trains, promotion, pins and reconcile of a heliostat controller. Writes need a bearer token; reads are public unless the mirror is private.' },
+    info: { title: 'heliostat controller API', version: '1', description: 'Builds, trains, promotion, pins, attachments, rollback, garbage collection and reconcile of a heliostat controller. Writes need a bearer token; reads are public unless the mirror is private.' },
     paths,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
     security: [{}, { bearer: [] }, { basic: [] }],

@@ -8,7 +8,7 @@ import { jsonBody } from './body.js';
 import { ApiError, methodNotAllowed, notFound } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { streamJobEvents, type SseOptions } from './sse.js';
-import { noQuery, parseBuildRequests, parseHistoryQuery, parseJobId, parseJobsQuery, parsePin, parsePromote, parseUnpin, parseWith, reconcileBodySchema } from './validate.js';
+import { gcBodySchema, noQuery, parseAttach, parseBuildRequests, parseHistoryQuery, parseJobId, parseJobsQuery, parsePin, parsePromote, parseSeriesParams, parseUnpin, parseWith, reconcileBodySchema, rollbackBodySchema } from './validate.js';
 import { jobLinks, jobView, scrub } from './views.js';
 
 export interface RouteDeps {
@@ -126,6 +126,31 @@ export function apiRouter(deps: RouteDeps): Router {
       res.status(204).end();
     })
     .all(methodNotAllowed(['POST', 'DELETE']));
+
+  // Attach, detach and rollback record what the model is to run and start a reconcile pass: 202,
+  // the pass itself shows in /status and /history.
+  router.route('/attachments').post(write, ...body, async (req, res) => {
+    noQuery(req.query);
+    const { ref } = parseAttach(req.body);
+    res.status(202).json(await controller.attach(ref, actor(res)));
+  }).all(methodNotAllowed(['POST']));
+
+  router.route('/attachments/:train/:release/:series').delete(write, async (req, res) => {
+    noQuery(req.query);
+    res.status(202).json(await controller.detach(parseSeriesParams(req.params), actor(res)));
+  }).all(methodNotAllowed(['DELETE']));
+
+  router.route('/rollback').post(write, ...body, async (req, res) => {
+    noQuery(req.query);
+    const options = parseWith(rollbackBodySchema, req.body ?? {});
+    res.status(202).json(await controller.rollback(options, actor(res)));
+  }).all(methodNotAllowed(['POST']));
+
+  router.route('/gc').post(write, ...body, async (req, res) => {
+    noQuery(req.query);
+    const options = parseWith(gcBodySchema, req.body ?? {});
+    res.json(scrub(await controller.gc(options, actor(res))));
+  }).all(methodNotAllowed(['POST']));
 
   return router;
 }

@@ -126,6 +126,26 @@ export function parsePin(body: unknown, now: Date): z.infer<typeof pinBodySchema
   return pin;
 }
 
+export const attachBodySchema = z.object({ ref: refText }).strict();
+export const rollbackBodySchema = z.object({ app: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a Juju application name').optional() }).strict();
+export const gcBodySchema = z.object({ dryRun: z.boolean().optional() }).strict();
+
+/** POST /attachments: a build reference; `stable`, `latest`, pins and as-of resolve at request time. */
+export function parseAttach(body: unknown): { ref: string } {
+  const { ref } = parseWith(attachBodySchema, body ?? {});
+  buildRef(ref, 'ref');
+  return { ref };
+}
+
+/** The series of a path `/{train}/{release}/{series}`, checked as the mirror names it. */
+export function parseSeriesParams(params: { train: string; release: string; series: string }): string {
+  const { train, release, series } = params;
+  check(['train'], () => validateTrain(train));
+  check(['release'], () => getRelease(release));
+  check(['series'], () => validateSeries(series));
+  return `${train}/${release}/${series}`;
+}
+
 /** DELETE /pins names the series (`train/release/series`) and the pin. */
 export function parseUnpin(body: unknown): { ref: string; name: string } {
   const unpin = parseWith(unpinBodySchema, body ?? {});

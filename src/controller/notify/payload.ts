@@ -3,7 +3,7 @@
 import type { ControllerEvent, Job } from '../types.js';
 import { describeTarget } from './url.js';
 
-export const NOTIFY_EVENTS = ['build-finished', 'published', 'promoted', 'pinned', 'unpinned', 'attached', 'rolled-back', 'restored'] as const satisfies ReadonlyArray<ControllerEvent['type']>;
+export const NOTIFY_EVENTS = ['build-finished', 'published', 'promoted', 'pinned', 'unpinned', 'attached', 'rolled-back', 'restored', 'attach-requested', 'detached', 'rollback-requested', 'gc'] as const satisfies ReadonlyArray<ControllerEvent['type']>;
 export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 
 /** A job as the API and notifications show it: the callback reduced to scheme and host. */

@@ -4,19 +4,23 @@
 import { UsageError } from '../../../src/errors.js';
 import {
   buildRequestSchema,
+  type AttachResult,
   type AuditEntry,
   type ControllerApi,
   type ControllerEvent,
   type ControllerStatus,
+  type DetachResult,
+  type GcResult,
   type Job,
   type JobEvent,
   type JobState,
   type JobTrigger,
   type RockProgress,
+  type RollbackResult,
   type TrainStatus,
 } from '../../../src/controller/types.js';
 
-export const MUTATING = ['submit', 'cancel', 'reconcile', 'promote', 'pin', 'unpin'] as const;
+export const MUTATING = ['submit', 'cancel', 'reconcile', 'promote', 'pin', 'unpin', 'attach', 'detach', 'rollback', 'gc'] as const;
 
 export interface Call {
   method: string;
@@ -161,6 +165,30 @@ export class FakeController implements ControllerApi {
   async unpin(seriesRef: string, name: string, actor: string): Promise<void> {
     this.record('unpin', seriesRef, name, actor);
     return Promise.resolve();
+  }
+
+  async attach(ref: string, actor: string): Promise<AttachResult> {
+    this.record('attach', ref, actor);
+    const [train = '', release = '', series = '', selector = ''] = ref.split('/');
+    return Promise.resolve({ ref, train, release, series, buildId: /^\d{8}T\d{6}Z$/.test(selector) ? selector : '20250101T000000Z' });
+  }
+
+  async detach(seriesRef: string, actor: string): Promise<DetachResult> {
+    this.record('detach', seriesRef, actor);
+    const [train = '', release = '', series = ''] = seriesRef.split('/');
+    return Promise.resolve({ train, release, series, restores: 'originals' });
+  }
+
+  rollbackResult: RollbackResult = { rolledBack: [{ train: 'fix', release: '2024.1', series: 'noble', from: '20250102T000000Z', to: '20250101T000000Z', apps: ['cinder'] }] };
+
+  async rollback(options: { app?: string }, actor: string): Promise<RollbackResult> {
+    this.record('rollback', options, actor);
+    return Promise.resolve(this.rollbackResult);
+  }
+
+  async gc(options: { dryRun?: boolean }, actor: string): Promise<GcResult> {
+    this.record('gc', options, actor);
+    return Promise.resolve({ dryRun: options.dryRun ?? false, retention: [], gc: { objects: 0, bytesFreed: 0, referencedBlobs: 3, protectedBlobs: 0, builds: 2 } });
   }
 
   history(filter?: { limit?: number; action?: string }): AuditEntry[] {

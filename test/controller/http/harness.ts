@@ -6,22 +6,27 @@ import express from 'express';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { mountControllerHttp, type ControllerHttpOptions } from '../../../src/controller/http/index.js';
+import type { ControllerApi } from '../../../src/controller/types.js';
 import { FakeController } from './fake-controller.js';
 
 export const WRITE_TOKEN = 'ci-token-0123456789abcdef';
 export const OTHER_TOKEN = 'ops-token-fedcba9876543210';
 
-export interface TestApi {
+export interface TestApi<C extends ControllerApi = FakeController> {
   url: string;
-  controller: FakeController;
+  controller: C;
   /** The registry the test passed, if any (the API otherwise makes its own, with process metrics). */
   registry?: Registry;
   logs: string[];
   close(): Promise<void>;
 }
 
-export async function startTestApi(options: Partial<ControllerHttpOptions> & { controller?: FakeController } = {}): Promise<TestApi> {
-  const controller = options.controller ?? new FakeController();
+export function startTestApi(options: Partial<ControllerHttpOptions> & { controller?: FakeController } = {}): Promise<TestApi> {
+  return startApiOver(options.controller ?? new FakeController(), options);
+}
+
+/** The API over any controller (a real one for end-to-end route tests). */
+export async function startApiOver<C extends ControllerApi>(controller: C, options: Partial<ControllerHttpOptions> = {}): Promise<TestApi<C>> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -64,6 +69,6 @@ export const auth = (token = WRITE_TOKEN) => ({ authorization: `Bearer ${token}`
 export const jsonHeaders = (token = WRITE_TOKEN) => ({ ...auth(token), 'content-type': 'application/json' });
 
 /** POSTs (or another method) JSON with the write token. */
-export function send(api: TestApi, method: string, path: string, body?: unknown, headers: Record<string, string> = jsonHeaders()): Promise<Response> {
+export function send(api: Pick<TestApi<ControllerApi>, 'url'>, method: string, path: string, body?: unknown, headers: Record<string, string> = jsonHeaders()): Promise<Response> {
   return fetch(`${api.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
 }

@@ -68,11 +68,14 @@ describe('OpenAPI document', () => {
       'POST /api/v1/promote': { ref: 'reference/2024.1/noble/latest' },
       'POST /api/v1/pins': { ref: 'reference/2024.1/noble/latest', name: 'p' },
       'DELETE /api/v1/pins': { ref: 'reference/2024.1/noble', name: 'p' },
+      'POST /api/v1/attachments': { ref: 'fix/2024.1/noble/latest' },
+      'POST /api/v1/rollback': { app: 'cinder' },
+      'POST /api/v1/gc': { dryRun: true },
     };
     for (const operation of documented) {
       const [method = '', template = ''] = operation.split(' ');
       const id = method === 'DELETE' ? running.id : job.id;
-      const path = template.replace('{id}', id);
+      const path = template.replace('{id}', id).replace('{train}', 'fix').replace('{release}', 'caracal').replace('{series}', 'noble');
       const res = method === 'GET' ? await fetch(`${api.url}${path}`) : await send(api, method, path, bodies[operation], jsonHeaders());
       await res.arrayBuffer();
       const responses = doc.paths[template]?.[method.toLowerCase()]?.responses ?? {};
