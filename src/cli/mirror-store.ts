@@ -61,6 +61,8 @@ export function s3OptionsFor(spec: Extract<StoreSpec, { kind: 's3' }>, settings:
   if (s.caFile) input.caFile = s.caFile;
   if (s.insecure !== undefined) input.insecureTls = s.insecure;
   if (s.pathStyle !== undefined) input.pathStyle = s.pathStyle;
+  if (s.timeoutMs !== undefined) input.timeoutMs = s.timeoutMs;
+  if (s.retries !== undefined) input.retries = s.retries;
   try {
     return parseS3StoreOptions(input);
   } catch (err) {

@@ -72,6 +72,10 @@ export interface S3Settings {
   pathStyle?: boolean;
   accessKey?: string;
   secretKey?: string;
+  /** A request silent this long fails (and is retried). */
+  timeoutMs?: number;
+  /** Attempts after the first for a failed operation. */
+  retries?: number;
 }
 
 export interface Settings {

@@ -102,6 +102,9 @@ const s3Schema = z
     accessKeyFile: filePath.optional(),
     secretKey: secretText.optional(),
     secretKeyFile: filePath.optional(),
+    /** A request the store leaves unanswered this long fails and is retried. */
+    timeoutSeconds: z.number().int().min(1).max(3600).optional(),
+    retries: z.number().int().min(0).max(20).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -265,9 +268,11 @@ export const controllerConfigSchema = z
         controller: k8sName.optional(),
         /** The Juju client's data directory (JUJU_DATA: controllers.yaml, accounts.yaml); default the user's. */
         dataDir: filePath.optional(),
+        /** One juju command that runs longer is killed and counts as a transient failure. */
+        timeoutSeconds: z.number().int().min(1).max(3600).default(120),
       })
       .strict()
-      .default({ executable: 'juju', model: 'openstack' }),
+      .default({ executable: 'juju', model: 'openstack', timeoutSeconds: 120 }),
     kubeconfig: filePath.optional(),
     namespace: k8sName.optional(),
     kubernetesBuilder: kubernetesBuilderSchema.optional(),

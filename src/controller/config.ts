@@ -40,7 +40,7 @@ export interface ControllerConfig {
   /** The store spec (`fs:PATH`, `s3://BUCKET/PREFIX`) and how to reach S3. */
   mirror: { spec: string; s3: S3Settings };
   registry?: RegistryTarget;
-  juju: { executable: string; model: string; controller?: string; dataDir?: string };
+  juju: { executable: string; model: string; controller?: string; dataDir?: string; timeoutMs: number };
   kubeconfig: string;
   namespace: string;
   /** The Kubernetes Job builder's settings (kubeconfig resolved), when configured. */
@@ -172,10 +172,12 @@ export async function resolveControllerConfig(data: unknown, options: LoadOption
         pathStyle: s3.pathStyle,
         accessKey,
         secretKey,
+        timeoutMs: s3.timeoutSeconds === undefined ? undefined : s3.timeoutSeconds * 1000,
+        retries: s3.retries,
       }),
     },
     ...(registry ? { registry } : {}),
-    juju: { executable: c.juju.executable, model: c.juju.model, ...(c.juju.controller ? { controller: c.juju.controller } : {}), ...(c.juju.dataDir ? { dataDir: at(c.juju.dataDir) } : {}) },
+    juju: { executable: c.juju.executable, model: c.juju.model, timeoutMs: c.juju.timeoutSeconds * 1000, ...(c.juju.controller ? { controller: c.juju.controller } : {}), ...(c.juju.dataDir ? { dataDir: at(c.juju.dataDir) } : {}) },
     kubeconfig,
     namespace: c.namespace ?? c.juju.model,
     ...(kb?.image !== undefined ? { kubernetesBuilder: { ...kb, image: kb.image, kubeconfig: kb.kubeconfig ? at(kb.kubeconfig) : kubeconfig, stagingPrefix: `${kb.stagingPrefix.replace(/\/+$/, '')}/` } } : {}),

@@ -40,6 +40,8 @@ export interface ExecutorServices {
 export interface ExecutionProgress {
   rock(progress: RockProgress): void;
   log(rock: string, lines: string[]): void;
+  /** Called (and awaited) just before the publish transaction starts: from here the build id is known. */
+  publishing?(buildId: string): Promise<void>;
 }
 
 export interface ExecutionResult {
@@ -139,6 +141,7 @@ export async function executeJob(job: Job, services: ExecutorServices, signal: A
     };
     // The decisive check: after this line the build is published whatever happens to the job.
     if (signal.aborted) return { state: 'cancelled', rocks, summary, error: 'cancelled; nothing was published' };
+    await progress.publishing?.(outcome.buildId);
     const published = await publishBuild(services.store, { metadata: outcome.metadata, files: outcome.staged, reused: outcome.reused });
     return {
       state: outcome.result === 'success' ? 'succeeded' : 'failed',

@@ -129,6 +129,12 @@ export class JobRunner {
       result = await executeJob(job, this.ctx.services(), signal, {
         rock: progress,
         log: (rock, lines) => this.emit({ type: 'log', jobId: job.id, rock, lines: lines.map(this.ctx.scrub) }),
+        publishing: async (buildId) => {
+          // On disk before the transaction: after a crash the job names the build it was publishing.
+          job.buildId = buildId;
+          await this.ctx.queue.save();
+          this.ctx.logger.info({ jobId: job.id, train: jobKey(job), buildId }, 'publishing');
+        },
       }, this.nextBuildSecond.get(jobKey(job)));
       if (result.buildId) this.nextBuildSecond.set(jobKey(job), buildIdToDate(result.buildId).getTime() + 1000);
     } catch (error) {
@@ -161,6 +167,7 @@ export class JobRunner {
     if (result.published && result.buildId) {
       const published = { train: job.request.train, release: job.request.release, series: job.request.series, buildId: result.buildId, result: result.result ?? 'fail' } as const;
       this.ctx.hub.emit({ type: 'published', ...published });
+      this.ctx.logger.info({ jobId: job.id, train: target, buildId: result.buildId, latestMoved: result.published.latestMoved }, 'published');
       await this.ctx.audit.record(actor, 'publish', `${target}/${result.buildId}`, { result: published.result, latestMoved: result.published.latestMoved, jobId: job.id });
       this.ctx.onPublished(target, result.published.latestMoved ? result.buildId : undefined);
       await this.retention(job, actor);
@@ -177,7 +184,20 @@ export class JobRunner {
       } catch (error) {
         this.ctx.logger.warn({ jobId: job.id, err: error }, 'attaching the build failed');
       }
+    } else if (result.published?.latestMoved && this.attachedByConfig(job)) {
+      // A train the configuration keeps attached moved its `latest`: reconcile now rather than at
+      // the next periodic pass, so the model follows the build that just landed.
+      try {
+        await this.ctx.reconcile(actor);
+      } catch (error) {
+        this.ctx.logger.warn({ jobId: job.id, err: error }, 'reconciling after the build failed');
+      }
     }
+  }
+
+  private attachedByConfig(job: Job): boolean {
+    const key = trainKey(job.request);
+    return this.ctx.config().trains.some((t) => t.attach && trainKey(t) === key);
   }
 
   private async retention(job: Job, actor: string): Promise<void> {

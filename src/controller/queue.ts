@@ -82,7 +82,9 @@ export class JobQueue {
       if (job.state === 'running') {
         job.state = 'interrupted';
         job.finishedAt = this.now().toISOString();
-        job.error = 'the controller stopped while this job was running; nothing of it was published';
+        job.error = job.buildId
+          ? `the controller stopped while publishing build ${job.buildId}: the mirror lists it only if its publish committed, and then it is complete`
+          : 'the controller stopped while this job was running; nothing of it was published';
         job.rocks = job.rocks.map((r) => (r.state === 'building' || r.state === 'pending' ? { ...r, state: 'skipped' } : r));
         interrupted.push(job);
       } else if (job.state === 'queued') {
