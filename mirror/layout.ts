@@ -10,7 +10,8 @@ export class LayoutError extends Error {
     readonly value: string,
     reason: string,
   ) {
-    super(`invalid ${what} ${JSON.stringify(value)}: ${reason}`);
+    // A giant input still makes a short message.
+    super(`invalid ${what} ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}: ${reason}`);
     this.name = 'LayoutError';
   }
 }

@@ -1,6 +1,11 @@
 // Error classes shared by every layer. The CLI maps UsageError to exit code 2 and any other error
 // to exit code 1, printing only the message: one clear line, never a stack trace.
 
+/** A value quoted in an error message, cut short so that a giant input still gives a short line. */
+export function quoteInput(value: string, max = 64): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value) + (value.length > max ? ` (${value.length} characters)` : '');
+}
+
 /** The caller asked for something invalid (unknown release, bad flag value, malformed name). */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -3,7 +3,7 @@
 // workarounds. PATCHES below is the one place their order is defined.
 import { isMap, isScalar, isSeq, Pair, Scalar, type YAMLMap } from 'yaml';
 import { RELEASES, seriesFor, seriesOfBase, getSeries, type Pocket, type Release, type SeriesInfo } from '../catalog/releases.js';
-import { UsageError } from '../errors.js';
+import { quoteInput, UsageError } from '../errors.js';
 import type { RockcraftDocument } from './rockcraft.js';
 import { workaroundsFor, type Workaround } from './workarounds.js';
 
@@ -69,13 +69,13 @@ const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]{1,99}$/;
 
 export function validateSuffix(suffix: string): string {
   if (!SUFFIX_RE.test(suffix)) {
-    throw new UsageError(`invalid version suffix '${suffix}': use up to 32 letters, digits, '.', '+', '~', '_' or '-'`);
+    throw new UsageError(`invalid version suffix ${quoteInput(suffix)}: use up to 32 letters, digits, '.', '+', '~', '_' or '-'`);
   }
   return suffix;
 }
 
 export function validatePackageName(name: string): string {
-  if (!PACKAGE_RE.test(name)) throw new UsageError(`invalid Debian package name '${name}'`);
+  if (!PACKAGE_RE.test(name)) throw new UsageError(`invalid Debian package name ${quoteInput(name)}`);
   return name;
 }
 

@@ -28,6 +28,8 @@ const partSchema = z
   })
   .loose();
 
+const PART_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]{0,99}$/;
+
 /** The fields heliostat reads; everything else is carried through untouched. */
 const rockcraftSchema = z
   .object({
@@ -37,11 +39,25 @@ const rockcraftSchema = z
     'build-base': z.string().optional(),
     platforms: z.record(z.string(), z.unknown()).optional(),
     'package-repositories': z.array(repositorySchema).nullish(),
-    parts: z.record(z.string(), partSchema.nullable()),
+    // Part names become folder names and arguments of the build; no spaces or shell metacharacters.
+    parts: z.record(z.string().regex(PART_NAME, 'invalid part name: use letters, digits, "+", ".", "_" and "-"'), partSchema.nullable()),
   })
   .loose();
 
 export type PackageRepository = z.infer<typeof repositorySchema>;
+
+/** One schema problem, naming the field; a missing field says so rather than "received undefined". */
+function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): string {
+  if (!issue) return 'invalid';
+  const where = issue.path.map(String).join('.') || '(top level)';
+  const given = issue.path.reduce<unknown>((at, key) => (typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined), value);
+  if (issue.code === 'invalid_type' && given === undefined) return `${where}: missing (the file may be truncated)`;
+  if (issue.code === 'invalid_key') {
+    const field = issue.path.slice(0, -1).map(String).join('.');
+    return `${field}: ${issue.issues[0]?.message ?? issue.message}, not ${JSON.stringify(String(issue.path.at(-1)).slice(0, 60))}`;
+  }
+  return `${where}: ${issue.message}`;
+}
 
 export class RockcraftError extends UsageError {
   constructor(source: string, detail: string) {
@@ -63,12 +79,9 @@ export class RockcraftDocument {
     const firstError = doc.errors[0];
     if (firstError) throw new RockcraftError(source, `invalid YAML: ${firstError.message.split('\n')[0]}`);
     if (!isMap(doc.contents)) throw new RockcraftError(source, 'expected a mapping at the top level');
-    const parsed = rockcraftSchema.safeParse(doc.toJS());
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join('.') || '(top level)';
-      throw new RockcraftError(source, `${where}: ${issue?.message ?? 'invalid'}`);
-    }
+    const value: unknown = doc.toJS();
+    const parsed = rockcraftSchema.safeParse(value);
+    if (!parsed.success) throw new RockcraftError(source, describeIssue(parsed.error.issues[0], value));
     return new RockcraftDocument(doc, text, source);
   }
 

@@ -11,8 +11,9 @@ import { hostDebianArch } from '../../build/host.js';
 import { runBuild, type BuildOutcome } from '../../build/pipeline.js';
 import { RockcraftBuilder } from '../../build/rockcraft-builder.js';
 import type { RunEvent } from '../../build/runner.js';
-import { validateSuffix } from '../../rocks/patches.js';
-import { validateTrain } from '../../../mirror/layout.js';
+import { validatePackageName, validateSuffix } from '../../rocks/patches.js';
+import { publishBuild } from '../../../mirror/publish.js';
+import { validateRockName, validateTrain } from '../../../mirror/layout.js';
 import { openUpstream } from '../context.js';
 import type { CliEnv } from '../env.js';
 import { collect, parsePackages, parseTargetFlags, type TargetFlags } from '../flags.js';
@@ -83,6 +84,9 @@ export function registerBuild(program: Command, env: CliEnv): void {
   storeOptions(registryOptions(command)).action(async (flags: BuildFlags, cmd: Command) => {
       const target = parseTargetFlags(flags);
       const packages = parsePackages(flags.package);
+      // Names are checked before anything is fetched: a hostile one never reaches git or the archive.
+      for (const component of flags.component ?? []) validatePackageName(component);
+      for (const rock of flags.rock ?? []) validateRockName(rock);
       const suffix = flags.suffix === undefined ? undefined : validateSuffix(flags.suffix);
       const jobs = positiveInt('jobs', flags.jobs, 64);
       const timeoutMs = positiveInt('timeout', flags.timeout, 86_400) * 1000;
@@ -106,6 +110,8 @@ export function registerBuild(program: Command, env: CliEnv): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       let outcome: BuildOutcome;
+      const reported = new Set<string>();
+      let published: Awaited<ReturnType<typeof publishBuild>> | undefined;
       try {
         outcome = await runBuild(
           { train, release: target.release, series: target.series, pocket: target.pocket, ppas: target.ppas, packages, components: flags.component ?? [], rocks: flags.rock ?? [], suffix, force: flags.force ?? false, arch: hostDebianArch() },
@@ -116,14 +122,19 @@ export function registerBuild(program: Command, env: CliEnv): void {
             builder: new RockcraftBuilder({ executable: flags.rockcraft ?? 'rockcraft', workRoot: join(workDir, 'tmp'), env: env.env }),
             store,
             registry,
-            publish: flags.publish ?? false,
+            // Published below, once it is clear that there is something to publish.
+            publish: false,
             workDir,
             jobs,
             timeoutMs,
             signal: controller.signal,
-            onEvent: (event) => env.stderr.write(progressLine(event)),
+            onEvent: (event) => {
+              if (event.type === 'finish') reported.add(event.result.rock);
+              env.stderr.write(progressLine(event));
+            },
           },
         );
+        if (flags.publish && store && !nothingBuilt(outcome)) published = await publishBuild(store, { metadata: outcome.metadata, files: outcome.staged, reused: outcome.reused });
       } finally {
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
@@ -137,14 +148,28 @@ export function registerBuild(program: Command, env: CliEnv): void {
         ...outcome.summary,
         images: outcome.images.map((i) => ({ rock: i.rock, ref: i.ref, tags: i.tags })),
         notes: outcome.notes,
-        published: outcome.published && store ? { location: store.location, latestMoved: outcome.published.latestMoved, bytesUploaded: outcome.published.bytesUploaded } : null,
+        published: published && store ? { location: store.location, latestMoved: published.latestMoved, bytesUploaded: published.bytesUploaded } : null,
         workDir,
       };
       await writeFile(join(workDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
       if (out.json) printJson(out, summary);
-      else out.stdout.write(renderSummary(outcome) + `build ${outcome.buildId}: ${outcome.result}${outcome.published ? ` (published to ${store?.location ?? ''})` : ''}\n`);
+      else out.stdout.write(renderSummary(outcome) + `build ${outcome.buildId}: ${outcome.result}${published ? ` (published to ${store?.location ?? ''})` : ''}\n`);
+      // Rocks refused before building had no progress line: their reasons go to stderr here.
+      for (const r of outcome.results) if (r.outcome === 'failed' && !reported.has(r.rock)) env.stderr.write(progressLine({ type: 'finish', result: r }));
+      if (nothingBuilt(outcome)) {
+        const [first] = outcome.results;
+        throw new Error(`no rock could be built${flags.publish ? ', nothing was published' : ''}: ${first?.rock ?? ''}: ${first?.error ?? ''}`);
+      }
       if (outcome.result === 'fail') throw new ReportedFailure(1);
     });
+}
+
+/**
+ * Every rock was refused before it reached the builder (broken rockcraft.yaml, unreadable apt
+ * indices): the build has no artifact to record, so it is reported and not published.
+ */
+function nothingBuilt(outcome: BuildOutcome): boolean {
+  return outcome.results.length > 0 && outcome.results.every((r) => r.outcome === 'failed' && r.failureClass === 'config');
 }
 
 /**
