@@ -10,7 +10,7 @@ import { ensurePackages } from './install.js';
 import { METRICS_ENDPOINT, publishScrape } from './metrics.js';
 import { appName, PEER_ENDPOINT, publishAddresses, readPeers, sharedSecrets } from './peers.js';
 import { CharmConfigError, listenPort, renderControllerConfig, usesS3, type ControllerConfigDocument } from './render.js';
-import { ensureService, stopService, writeIfChanged } from './service.js';
+import { ensureService, restartNeeded, stopService, writeIfChanged } from './service.js';
 import { reportControllerStatus } from './workload-status.js';
 
 export const S3_ENDPOINT = 's3-credentials';
@@ -179,7 +179,8 @@ export async function applyConfig(ctx: CharmContext, hook: string): Promise<void
   changed = (await writeIfChanged(configFile, rendered.text, 0o600)) || changed;
   if (before !== undefined && before !== rendered.text) await tools.log(`rendered ${configFile}`, 'INFO');
 
-  const calls = await ensureService({ charmDir: ctx.charmDir, configFile, unitDir: ctx.unitDir, node: process.execPath, dataDir: ctx.dataDir }, changed);
+  const restart = before !== undefined && restartNeeded(before, rendered.text);
+  const calls = await ensureService({ charmDir: ctx.charmDir, configFile, unitDir: ctx.unitDir, node: process.execPath, dataDir: ctx.dataDir }, changed, undefined, restart);
   if (calls.length > 0) {
     await tools.statusSet('maintenance', 'starting the controller service');
     await tools.log(`systemctl ${calls.map((c) => c.join(' ')).join('; ')}`, 'DEBUG');

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { controllerConfigSchema, type ControllerConfigInput } from '../src/controller/config-schema.js';
 import { describeIssues } from '../src/controller/config.js';
+import { findRelease } from '../src/catalog/releases.js';
+import { parsePpaFlag } from '../src/cli/flags.js';
+import { quoteInput } from '../src/errors.js';
 
 /** An option (or relation) whose value the controller cannot use; the message names it. */
 export class CharmConfigError extends Error {
@@ -222,8 +225,20 @@ export function renderControllerConfig(input: RenderInput): Rendered {
   const release = str(options, 'release');
   const components = words(str(options, 'components'));
   const ppas = words(str(options, 'ppa'));
-  if (release === '' && (components.length > 0 || ppas.length > 0)) throw new CharmConfigError('release', 'required when components or ppa is set');
-  if (release !== '') {
+  if (release === '' && components.length > 0) throw new CharmConfigError('release', 'required when components is set');
+  if (release !== '' && findRelease(release) === undefined) {
+    throw new CharmConfigError('release', `unknown OpenStack release ${quoteInput(release)} (give a codename like caracal or a number like 2024.1)`);
+  }
+  for (const ppa of ppas) {
+    try {
+      parsePpaFlag(ppa);
+    } catch (error) {
+      throw new CharmConfigError('ppa', error instanceof Error ? error.message : String(error));
+    }
+  }
+  // The flat options describe one patched set: without components there is nothing to patch, and
+  // clearing them removes the train, so the controller restores the charms' original images.
+  if (release !== '' && components.length > 0) {
     const schedule = str(options, 'schedule');
     trains.push({
       name: OPERATOR_TRAIN,
@@ -233,6 +248,8 @@ export function renderControllerConfig(input: RenderInput): Rendered {
       pocket,
       attach: options['attach'] === true || options['attach'] === 'true',
       pin: str(options, 'pin') || 'latest',
+      // `juju config` of what to patch is the operator asking for it: build it now, not at a tick.
+      buildOnChange: true,
       ...(schedule ? { schedule } : {}),
     });
   }

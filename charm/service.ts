@@ -3,6 +3,7 @@
 import { execa } from 'execa';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 
 export const SERVICE_NAME = 'heliostat.service';
 
@@ -67,6 +68,8 @@ export const systemctl: Systemctl = async (args) => {
 export interface ServiceChange {
   unitChanged: boolean;
   configChanged: boolean;
+  /** The change touches what the controller reads only at start (mirror store, data dir, listen address). */
+  restartNeeded?: boolean;
   /** Whether the unit existed before this run. */
   existed: boolean;
 }
@@ -78,12 +81,30 @@ export function plannedCalls(change: ServiceChange): string[][] {
     if (change.existed) calls.push(['restart', SERVICE_NAME]);
     return calls;
   }
-  if (change.configChanged) return [['reload', SERVICE_NAME]];
+  if (change.configChanged) return [[change.restartNeeded ? 'restart' : 'reload', SERVICE_NAME]];
   return [];
 }
 
 /** Writes the unit file and makes systemd run it with the current configuration. */
-export async function ensureService(p: ServicePaths, configChanged: boolean, run: Systemctl = systemctl): Promise<string[][]> {
+/** Settings the controller reads only when it starts: a change to one needs a restart, not a reload. */
+const START_ONLY = ['mirror', 'dataDir', 'listen'] as const;
+
+/** Whether going from the rendered config `before` to `after` changes a start-only setting. */
+export function restartNeeded(before: string, after: string): boolean {
+  const read = (text: string): Record<string, unknown> => {
+    try {
+      const doc: unknown = parse(text);
+      return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const a = read(before);
+  const b = read(after);
+  return START_ONLY.some((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+}
+
+export async function ensureService(p: ServicePaths, configChanged: boolean, run: Systemctl = systemctl, restartNeeded = false): Promise<string[][]> {
   const unitFile = join(p.unitDir, SERVICE_NAME);
   let existed = true;
   try {
@@ -92,7 +113,7 @@ export async function ensureService(p: ServicePaths, configChanged: boolean, run
     existed = false;
   }
   const unitChanged = await writeIfChanged(unitFile, renderUnit(p));
-  const calls = plannedCalls({ unitChanged, configChanged, existed });
+  const calls = plannedCalls({ unitChanged, configChanged, restartNeeded, existed });
   for (const args of calls) await run(args);
   return calls;
 }

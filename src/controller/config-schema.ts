@@ -201,6 +201,8 @@ const scheduleFields = {
   /** Cron expression; each tick builds only when upstream or the apt indices changed. */
   schedule: cronExpression.optional(),
   timezone: timeZone.optional(),
+  /** Also build when the train is declared or what it builds changes (e.g. a `juju config`). */
+  buildOnChange: z.boolean().optional(),
   /** Keep the model's applications on this train's `pin`. */
   attach: z.boolean().default(false),
   /** latest, stable, a build id, pin:NAME or as-of:TIME. */

@@ -23,6 +23,8 @@ import { TrainScheduler } from './scheduler.js';
 import { trainKey, type TrainSpec } from './trains.js';
 import type { AttachResult, AuditEntry, ControllerApi, ControllerEvent, DetachResult, GcResult, Job, JobEvent, JobState, JobTrigger, RollbackResult } from './types.js';
 import { fromTrain, validateRequests } from './validate.js';
+import { DeclaredTrainsFile, trainsToBuild } from './declared-trains.js';
+import { settleInterrupted } from './interrupted.js';
 import { ChangeWatcher, type Observation } from './watch.js';
 
 export interface ControllerDeps {
@@ -103,10 +105,7 @@ export class Controller implements ControllerApi {
     await this.watcher.load();
     try {
       const { interrupted, resumed } = await this.queue.load();
-      for (const job of interrupted) {
-        this.logger.warn({ jobId: job.id, train: jobKey(job) }, 'job was running when the controller stopped; marked interrupted');
-        await this.audit.record('controller', 'build.interrupted', jobKey(job), { jobId: job.id });
-      }
+      await this.settle(interrupted);
       if (resumed.length > 0) this.logger.info({ jobs: resumed.map((j) => j.id) }, 'resuming queued jobs');
     } catch (error) {
       this.logger.error({ err: error }, 'job state unreadable');
@@ -114,6 +113,54 @@ export class Controller implements ControllerApi {
     await this.refreshLatest();
     void this.adapters.builderProbe.check().then((s) => !s.available && this.logger.warn({ error: s.error }, 'rockcraft is not available: builds will fail'));
     this.activate();
+    await this.buildDeclared();
+    // An attach cut short by the stop is finished now, not an interval later.
+    if (this.config.leader) void this.periodicReconcile();
+  }
+
+  /**
+   * Jobs running when the controller stopped: each says what it left in the mirror, a committed
+   * build is completed (latest, index), and a train built by Kubernetes Jobs is built again at
+   * once: its Jobs kept running, and the new build re-attaches to them by build key.
+   */
+  private async settle(interrupted: readonly Job[]): Promise<void> {
+    if (interrupted.length === 0) return;
+    const settled = await settleInterrupted(this.deps.store, interrupted, () => this.clock.now()).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'cannot check what interrupted jobs left in the mirror');
+      return interrupted.map((job) => ({ job, committed: undefined }));
+    });
+    await this.queue.save();
+    const kubernetes = new Set(this.config.kubernetesTrains ?? []);
+    const again: Job['request'][] = [];
+    for (const { job, committed } of settled) {
+      this.logger.warn({ jobId: job.id, train: jobKey(job), buildId: committed, error: job.error }, 'job was running when the controller stopped; marked interrupted');
+      await this.audit.record('controller', 'build.interrupted', jobKey(job), { jobId: job.id, ...(committed ? { committed } : {}) });
+      if (!committed && kubernetes.has(jobKey(job))) again.push(job.request);
+    }
+    if (again.length > 0 && this.config.leader) {
+      await this.submit(again.map((r) => ({ ...r })), 'change', 'controller').catch((error: unknown) => this.logger.warn({ err: error }, 'cannot resume interrupted Kubernetes builds'));
+    }
+  }
+
+  /** Trains with buildOnChange build when declared or changed (see declared-trains.ts). */
+  private async buildDeclared(): Promise<void> {
+    if (!this.config.leader || this.stopping) return;
+    const file = new DeclaredTrainsFile(this.config.dataDir);
+    try {
+      const due = trainsToBuild(this.config.trains, await file.load());
+      if (due.length > 0) {
+        const createdAt = this.clock.now().toISOString();
+        const records = validateRequests(due.map(fromTrain), this.config.trains).map((request) => ({
+          job: { id: this.newJobId(), request, trigger: 'change' as const, state: 'queued' as const, createdAt, rocks: [] },
+          actor: 'config',
+        }));
+        this.logger.info({ trains: due.map(trainKey) }, 'trains declared or changed; builds queued');
+        await this.enqueue(records);
+      }
+      await file.save(this.config.trains);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'cannot queue the builds of declared trains');
+    }
   }
 
   /** A reloaded configuration: trains, schedules, adapters and policies; running jobs keep theirs. */
@@ -130,6 +177,7 @@ export class Controller implements ControllerApi {
     await this.refreshLatest();
     if (this.stopping) return;
     this.activate();
+    await this.buildDeclared();
     // A train attached or detached by this reload is put in place now, not an interval later.
     if (this.config.leader) void this.periodicReconcile();
   }

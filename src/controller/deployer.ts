@@ -45,7 +45,7 @@ export class Deployer {
     const j = this.config.juju;
     // JUJU_DATA points the client at the controller and account the charm was given.
     const env = j.dataDir ? { ...(this.env ?? {}), JUJU_DATA: j.dataDir } : this.env;
-    return new JujuClient({ executable: j.executable, model: j.model, ...(j.controller ? { controller: j.controller } : {}), ...(env ? { env } : {}), retries: 2 });
+    return new JujuClient({ executable: j.executable, model: j.model, ...(j.controller ? { controller: j.controller } : {}), ...(env ? { env } : {}), timeoutMs: j.timeoutMs, retries: 2 });
   }
 
   /**

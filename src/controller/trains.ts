@@ -17,6 +17,8 @@ export interface TrainSpec {
   suffix?: string;
   schedule?: string;
   timezone?: string;
+  /** Build as soon as the train is declared or what it builds changes (see declared-trains.ts). */
+  buildOnChange?: boolean;
   attach: boolean;
   pin: string;
   apps?: string[];
@@ -113,8 +115,9 @@ export function expandTrains(config: Pick<ParsedControllerConfig, 'reference' | 
   return { trains, problems };
 }
 
-function optional(t: { schedule?: string; timezone?: string; apps?: string[]; retention?: RetentionConfig }): Partial<TrainSpec> {
+function optional(t: { schedule?: string; timezone?: string; buildOnChange?: boolean; apps?: string[]; retention?: RetentionConfig }): Partial<TrainSpec> {
   return {
+    ...(t.buildOnChange ? { buildOnChange: true } : {}),
     ...(t.schedule !== undefined ? { schedule: t.schedule } : {}),
     ...(t.timezone !== undefined ? { timezone: t.timezone } : {}),
     ...(t.apps !== undefined ? { apps: t.apps } : {}),

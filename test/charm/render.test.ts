@@ -23,7 +23,7 @@ function errorOf(fn: () => unknown): CharmConfigError {
 describe('renderControllerConfig', () => {
   it('renders the flat options as the operator train and the reference releases', async () => {
     const r = render({ ...base, schedule: '0 2 * * *', attach: true, 'reference-releases': 'caracal epoxy', registry: 'registry.example.com:5000', 'registry-namespace': 'rocks', 'retention-days': 30, 'build-concurrency': 2 });
-    expect(r.document.trains).toEqual([{ name: 'operator', release: 'caracal', components: ['cinder', 'nova'], ppas: ['ppa:a/b'], pocket: 'updates', attach: true, pin: 'latest', schedule: '0 2 * * *' }]);
+    expect(r.document.trains).toEqual([{ name: 'operator', release: 'caracal', components: ['cinder', 'nova'], ppas: ['ppa:a/b'], pocket: 'updates', attach: true, pin: 'latest', buildOnChange: true, schedule: '0 2 * * *' }]);
     expect(r.document.reference).toEqual({ releases: ['caracal', 'epoxy'] });
     const config = await resolveControllerConfig(parse(r.text), { baseDir: DATA, env: {} });
     expect(config.trains.map((t) => t.name)).toContain('operator');
@@ -31,6 +31,17 @@ describe('renderControllerConfig', () => {
     expect(config.concurrency.builds).toBe(2);
     expect(config.retention).toEqual({ keepDays: 30 });
     expect(config.registry?.host).toBe('registry.example.com:5000');
+  });
+
+  it('renders no operator train once components are cleared, whatever ppa and release still say', () => {
+    expect(render({ ...base, attach: true, components: '' }).document.trains).toBeUndefined();
+    expect(errorOf(() => render({ ...base, components: '', ppa: 'ppa:bad;rm' })).option).toBe('ppa');
+  });
+
+  it('names the unknown release it was given', () => {
+    const error = errorOf(() => render({ ...base, release: 'bobcatt' }));
+    expect(error.option).toBe('release');
+    expect(error.message).toContain('"bobcatt"');
   });
 
   it('renders no train without a release', async () => {

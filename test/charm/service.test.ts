@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureService, plannedCalls, renderUnit, writeIfChanged } from '../../charm/service.js';
+import { ensureService, plannedCalls, renderUnit, restartNeeded, writeIfChanged } from '../../charm/service.js';
 
 let dir: string;
 beforeEach(() => {
@@ -16,6 +16,16 @@ describe('the controller service', () => {
     expect(plannedCalls({ unitChanged: true, configChanged: false, existed: true })).toEqual([['daemon-reload'], ['enable', '--now', 'heliostat.service'], ['restart', 'heliostat.service']]);
     expect(plannedCalls({ unitChanged: false, configChanged: true, existed: true })).toEqual([['reload', 'heliostat.service']]);
     expect(plannedCalls({ unitChanged: false, configChanged: false, existed: true })).toEqual([]);
+    expect(plannedCalls({ unitChanged: false, configChanged: true, restartNeeded: true, existed: true })).toEqual([['restart', 'heliostat.service']]);
+  });
+
+  it('restarts for a new mirror store, data dir or listen address, and reloads for the rest', () => {
+    const base = 'listen: 0.0.0.0:8080\ndataDir: /data\ntrains: []\n';
+    expect(restartNeeded(base, `${base}mirror:\n  store: s3://heliostat\n`)).toBe(true);
+    expect(restartNeeded(base, base.replace('8080', '8081'))).toBe(true);
+    expect(restartNeeded(base, base.replace('/data', '/srv'))).toBe(true);
+    expect(restartNeeded(base, base.replace('trains: []', 'trains:\n  - name: operator\n    release: caracal'))).toBe(false);
+    expect(restartNeeded(base, base)).toBe(false);
   });
 
   it('writes the unit once and reloads on a config change', async () => {

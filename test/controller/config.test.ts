@@ -42,7 +42,7 @@ describe('controller configuration', () => {
     expect(config.trains).toEqual([]);
     expect(config.concurrency).toEqual({ builds: 1, rocksPerBuild: 2 });
     expect(config.http).toMatchObject({ writeTokens: [], mirrorRead: { public: true, clients: [] }, bodyLimitBytes: 1024 * 1024 });
-    expect(config.juju).toEqual({ executable: 'juju', model: 'openstack' });
+    expect(config.juju).toEqual({ executable: 'juju', model: 'openstack', timeoutMs: 120_000 });
     expect(config.archives.ubuntu).toBe('http://archive.ubuntu.com/ubuntu');
   });
 
