@@ -123,15 +123,11 @@ describe.skipIf(!rgw || !registryCheck.available)(`fault table${skipReason ? ` (
       await expectInterruptedThenRecovered(w, id, { published: false });
     });
 
-    it('while publishing, after the commit: a complete build that latest may not name yet, a new run completes', async () => {
+    it('while publishing, after the commit: the interrupted job names its complete build, latest is brought up to it, a new run completes', async () => {
       const w = await world('kill-postcommit');
       const id = await killAtRequest(w, s3Proxy, request('PUT', /\/latest_build(\?|$)/));
       await expectInterruptedThenRecovered(w, id, { published: true });
     });
-
-    // The queue marks every job running at a crash "interrupted … nothing of it was published",
-    // even one whose build.json was already committed (the case above): the message is false.
-    it.todo('after the commit, the interrupted job says its build may be in the mirror (src/controller/queue.ts load())');
 
     it('after attach-resource, before the rollout is verified: the model runs the new build once reconciled', async () => {
       const w = await world('kill-attach');
@@ -197,8 +193,8 @@ describe.skipIf(!rgw || !registryCheck.available)(`fault table${skipReason ? ` (
       const id = await submit(c.base);
       await hung;
       expect((await job(c.base, id)).state).toBe('running');
-      // The store's request timeout (30 s, not configurable from the controller) ends the wait.
-      const done = await finished(c, id, 80_000);
+      // The store's request timeout (3 s in this configuration) ends the wait; the retry passes.
+      const done = await finished(c, id, 60_000);
       expect(done.state, done.error).toBe('succeeded');
       await expectAttached(w, done);
     }, 120_000);
@@ -251,10 +247,20 @@ describe.skipIf(!rgw || !registryCheck.available)(`fault table${skipReason ? ` (
       await expectAttached(w, job);
     });
 
-    // JujuClient bounds each call with a 120 s timeout, retried twice, but the controller neither
-    // sets nor exposes it (src/controller/deployer.ts juju(), config-schema juju.timeoutSeconds):
-    // a hung attach-resource holds the reconcile for six minutes.
-    it.todo('juju hanging on attach-resource: the call times out within the configured juju timeout and the run completes or is rolled back');
+    it('juju hanging on attach-resource: each call is cut at the configured juju timeout and rolled back with the cause; after recovery a reconcile attaches', async () => {
+      const w = await world('juju-hang', { [JUJU_ENV.hang]: 'attach-resource' });
+      const c = await start(w);
+      const job = await runToEnd(c);
+      expect(job.state, job.error).toBe('succeeded');
+      const rollback = await waitFor('the rollback to be recorded', async () => (await history(c.base, 'rollback'))[0], 60_000);
+      expect(JSON.stringify(rollback)).toMatch(/timed out/);
+      await checkInvariants(w);
+      expect(modelDigests()).toEqual(originalDigestList());
+      await kill(c.p);
+      const recovered = await start({ ...w, env: { ...w.env, [JUJU_ENV.hang]: '' } });
+      await api(recovered.base, '/reconcile', { method: 'POST', body: {} });
+      await expectAttached(w, job);
+    }, 120_000);
 
     it('the Kubernetes API answering 503 while verifying: retried, the rollout is verified', async () => {
       const w = await world('kube-503');
@@ -306,9 +312,9 @@ async function world(name: string, env: NodeJS.ProcessEnv = {}): Promise<World> 
   const doc: ControllerConfigInput = configDoc(
     f,
     {
-      mirror: { store: `s3://${bucket}/${name}`, s3: { endpoint: s3Proxy.url, region: rgw.region, accessKey: rgw.accessKey, secretKey: rgw.secretKey, pathStyle: true } },
+      mirror: { store: `s3://${bucket}/${name}`, s3: { endpoint: s3Proxy.url, region: rgw.region, accessKey: rgw.accessKey, secretKey: rgw.secretKey, pathStyle: true, timeoutSeconds: 3 } },
       registry: { host: registryProxy.host, namespace: 'heliostat', tlsVerify: false, retries: 1, timeoutSeconds: 4 },
-      juju: { executable: JUJU_STANDIN, model: SUNBEAM_MODEL, controller: SUNBEAM_CONTROLLER },
+      juju: { executable: JUJU_STANDIN, model: SUNBEAM_MODEL, controller: SUNBEAM_CONTROLLER, timeoutSeconds: 3 },
       kubeconfig,
       namespace: SUNBEAM_MODEL,
       reconcile: { intervalSeconds: 3600, rolloutTimeoutSeconds: 6 },
@@ -539,6 +545,15 @@ async function expectInterruptedThenRecovered(w: World, id: string, expected: { 
   expect((await history(c.base, 'build.interrupted')).map((e) => e.detail?.['jobId'])).toContain(id);
   const before = await checkInvariants(w);
   expect(before.committed.length > 0).toBe(expected.published);
+  if (expected.published) {
+    // The job says which build it committed, and the restart finished what follows the commit.
+    expect(interrupted.error).toMatch(new RegExp(`build ${interrupted.buildId ?? '?'} was committed`));
+    expect(before.committed.map((r) => r.buildId)).toContain(interrupted.buildId);
+    expect(before.latest).toBe(interrupted.buildId);
+  } else {
+    expect(interrupted.error).toMatch(/nothing of it was published/);
+    expect(interrupted.buildId).toBeUndefined();
+  }
   expect(modelDigests()).toEqual(originalDigestList());
   await expectNewRunCompletes(w, c);
 }
