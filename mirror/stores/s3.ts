@@ -19,7 +19,8 @@ import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'minio';
 import { InvalidKeyError } from './fs.js';
-import { MAX_SINGLE_PUT, createS3Client, observeReplies, parseS3StoreOptions, type ReplyState, type S3StoreOptions, type S3StoreOptionsInput } from './s3-config.js';
+import { createS3Client, observeReplies, type ReplyState } from './s3-client.js';
+import { MAX_SINGLE_PUT, parseS3StoreOptions, type S3StoreOptions, type S3StoreOptionsInput } from './s3-config.js';
 import { NotFoundError, PreconditionFailedError, type ByteRange, type MirrorStore, type ObjectInfo, type PutOptions } from './store.js';
 
 const RETRYABLE_STATUSES = new Set([408, 429]);

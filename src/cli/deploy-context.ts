@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { AttachmentStateFile } from '../deploy/attachment-state.js';
 import { DesiredTrainsFile } from '../deploy/desired-file.js';
 import { JujuClient } from '../deploy/juju.js';
-import { KubeClient } from '../deploy/kube.js';
+import type { KubeClient } from '../deploy/kube.js';
 import { UsageError } from '../errors.js';
 import { parseRegistryTarget, type RegistryTarget } from '../registry/config.js';
 import type { Settings } from './settings.js';
@@ -41,7 +41,7 @@ export interface DeployContext {
   rolloutTimeoutMs: number;
 }
 
-export function openDeploy(flags: DeployFlags, settings: Settings, env: NodeJS.ProcessEnv, cwd: string): DeployContext {
+export async function openDeploy(flags: DeployFlags, settings: Settings, env: NodeJS.ProcessEnv, cwd: string): Promise<DeployContext> {
   if (!NAME.test(flags.model)) throw new UsageError(`invalid model name '${flags.model}'`);
   if (flags.controller !== undefined && !NAME.test(flags.controller)) throw new UsageError(`invalid controller name '${flags.controller}'`);
   if (!/^\d{1,5}$/.test(flags.timeout) || Number(flags.timeout) < 1) throw new UsageError(`--timeout must be a whole number of seconds, not '${flags.timeout}'`);
@@ -49,6 +49,8 @@ export function openDeploy(flags: DeployFlags, settings: Settings, env: NodeJS.P
   if (!NAME.test(namespace)) throw new UsageError(`invalid namespace '${namespace}'`);
   const kubeconfig = resolve(cwd, flags.kubeconfig ?? env['KUBECONFIG']?.split(':')[0] ?? join(homedir(), '.kube', 'config'));
   const scope = `${flags.controller ?? 'current'}-${flags.model}`;
+  // Loaded only by the commands that reach the cluster (it is most of the CLI's start-up time).
+  const { KubeClient } = await import('../deploy/kube.js');
   return {
     juju: new JujuClient({ executable: flags.juju, model: flags.model, ...(flags.controller ? { controller: flags.controller } : {}), env }),
     kube: KubeClient.fromKubeconfig(kubeconfig, { timeoutMs: 30_000, namespace }),

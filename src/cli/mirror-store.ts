@@ -6,7 +6,6 @@ import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FsStore } from '../../mirror/stores/fs.js';
 import { S3ConfigError, S3_ENV, parseS3StoreOptions, type S3StoreOptions, type S3StoreOptionsInput } from '../../mirror/stores/s3-config.js';
-import { S3Store } from '../../mirror/stores/s3.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
 import { UsageError } from '../errors.js';
 import type { Settings } from './settings.js';
@@ -85,6 +84,8 @@ export async function openMirrorStore(settings: Settings, spec: string = setting
   const caFile = settings.s3.caFile;
   // The S3 client reads the CA file when it is created; a clear message beats a TLS error later.
   if (caFile && !(await stat(caFile).catch(() => undefined))?.isFile()) throw new UsageError(`S3 CA file ${caFile} does not exist or is not a file`);
+  // Loaded on demand: minio is a third of the CLI's start-up time and most commands never need it.
+  const { S3Store } = await import('../../mirror/stores/s3.js');
   const store = new S3Store(s3OptionsFor(parsed, settings));
   if (options.create) {
     try {
@@ -99,5 +100,5 @@ export async function openMirrorStore(settings: Settings, spec: string = setting
 
 /** Releases what a store holds open (the S3 store's idle connections). */
 export function closeMirrorStore(store: MirrorStore): void {
-  if (store instanceof S3Store) store.close();
+  if ('close' in store && typeof store.close === 'function') (store as { close(): void }).close();
 }

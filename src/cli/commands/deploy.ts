@@ -9,7 +9,6 @@ import { getRelease } from '../../catalog/releases.js';
 import { withTrain } from '../../deploy/desired-file.js';
 import type { AttachTrain } from '../../deploy/desired.js';
 import { observeApps } from '../../deploy/observe.js';
-import { reconcileOnce } from '../../deploy/reconciler.js';
 import { ReportedFailure, UsageError } from '../../errors.js';
 import { openDeploy, deployOptions, type DeployContext, type DeployFlags } from '../deploy-context.js';
 import type { CliEnv } from '../env.js';
@@ -29,7 +28,7 @@ const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:
 
 async function session<T>(env: CliEnv, cmd: Command, flags: Flags, work: (ctx: DeployContext, store: MirrorStore) => Promise<T>): Promise<T> {
   const settings = await env.settings(cmd.optsWithGlobals());
-  const ctx = openDeploy(flags, settings, env.env, env.cwd);
+  const ctx = await openDeploy(flags, settings, env.env, env.cwd);
   const store = await openMirrorStore(settings, settings.mirror, { cwd: env.cwd });
   try {
     return await work(ctx, store);
@@ -39,6 +38,7 @@ async function session<T>(env: CliEnv, cmd: Command, flags: Flags, work: (ctx: D
 }
 
 async function reconcileAndReport(out: Output, ctx: DeployContext, store: MirrorStore, trains: readonly AttachTrain[], flags: Flags): Promise<void> {
+  const { reconcileOnce } = await import('../../deploy/reconciler.js');
   const result = await reconcileOnce(trains, { ...ctx, store, log: (line) => out.stderr.write(`${line}\n`) }, { dryRun: flags.dryRun, force: flags.force });
   print(out, result, flags.dryRun ?? false);
   const failed = result.report?.apps.some((a) => a.result === 'rolled-back' || a.result === 'failed');
@@ -135,7 +135,7 @@ export function registerDeploy(program: Command, env: CliEnv): void {
   const status = program.command('status').description('what each application resource runs, against what heliostat attached');
   storeOptions(deployOptions(status)).action(async (flags: Flags, cmd: Command) => {
       const settings = await env.settings(cmd.optsWithGlobals());
-      const ctx = openDeploy(flags, settings, env.env, env.cwd);
+      const ctx = await openDeploy(flags, settings, env.env, env.cwd);
       const [state, pods, trains] = await Promise.all([ctx.state.load(), ctx.kube.listPods(ctx.namespace), ctx.desired.load()]);
       const observed = observeApps(pods);
       const rows = state.records.map((r) => {

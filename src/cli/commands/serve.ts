@@ -4,7 +4,6 @@
 // so a charm can refuse a configuration before signalling the running controller to reload it.
 import type { Command } from 'commander';
 import { describeConfig, loadControllerConfig } from '../../controller/config.js';
-import { serve } from '../../controller/serve.js';
 import type { CliEnv } from '../env.js';
 import { printJson } from '../output.js';
 
@@ -30,6 +29,9 @@ export function registerServe(program: Command, env: CliEnv): void {
         else out.stdout.write(`configuration ${config.source ?? '(defaults)'} is valid: ${config.trains.length} trains\n`);
         return;
       }
+      // The controller (Kubernetes client, minio, express) loads only for this command: other
+      // commands start in a fraction of the time.
+      const { serve } = await import('../../controller/serve.js');
       const running = await serve({ ...(flags.config ? { configPath: flags.config } : {}), env: env.env, cwd: env.cwd, version: program.version() ?? '0.0.0' });
       await running.closed;
     });
