@@ -155,15 +155,8 @@ export class JobRunner {
     if (result.published && record.observation) {
       await this.ctx.watcher.commit({ name: job.request.train, release: job.request.release, series: job.request.series }, record.observation);
     }
-    job.state = result.state;
-    job.finishedAt = this.ctx.now().toISOString();
-    if (result.rocks.length > 0) job.rocks = result.rocks;
-    if (result.buildId) job.buildId = result.buildId;
-    if (result.result) job.result = result.result;
-    if (result.summary) job.summary = result.summary;
-    if (result.error) job.error = this.ctx.scrub(result.error);
-    await this.ctx.queue.save();
-
+    // Announced and pruned by retention before the job shows as ended: a client that sees it
+    // succeed and then lists the builds sees what retention kept.
     if (result.published && result.buildId) {
       const published = { train: job.request.train, release: job.request.release, series: job.request.series, buildId: result.buildId, result: result.result ?? 'fail' } as const;
       this.ctx.hub.emit({ type: 'published', ...published });
@@ -172,6 +165,14 @@ export class JobRunner {
       this.ctx.onPublished(target, result.published.latestMoved ? result.buildId : undefined);
       await this.retention(job, actor);
     }
+    job.state = result.state;
+    job.finishedAt = this.ctx.now().toISOString();
+    if (result.rocks.length > 0) job.rocks = result.rocks;
+    if (result.buildId) job.buildId = result.buildId;
+    if (result.result) job.result = result.result;
+    if (result.summary) job.summary = result.summary;
+    if (result.error) job.error = this.ctx.scrub(result.error);
+    await this.ctx.queue.save();
     this.ctx.logger.info({ jobId: job.id, train: target, state: job.state, buildId: job.buildId, error: job.error }, 'build finished');
     await this.ctx.audit.record(actor, 'build.finish', target, { jobId: job.id, state: job.state, ...(job.buildId ? { buildId: job.buildId } : {}), ...(job.error ? { error: job.error } : {}) });
     this.emit(EventHub.snapshot(job));

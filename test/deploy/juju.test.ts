@@ -11,6 +11,7 @@ import { appsByCharm, JujuClient, JujuError, type JujuClientOptions } from '../.
 import { ensureJujuStandinBuilt, JUJU_ENV, JUJU_STANDIN, readJujuInvocations, REPO_ROOT } from '../fixtures/juju/standin.js';
 import { attachedImage, readState, writeState } from '../fixtures/juju/state.js';
 import { SUNBEAM_CONTROLLER, sunbeamState } from '../fixtures/juju/sunbeam.js';
+import { processAlive as alive } from '../fixtures/ports.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const REF = `registry.local:5000/heliostat/cinder-consolidated@${DIGEST}`;
@@ -274,11 +275,3 @@ describe('retries and timeouts', () => {
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

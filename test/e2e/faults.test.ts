@@ -550,11 +550,13 @@ async function expectInterruptedThenRecovered(w: World, id: string, expected: { 
     expect(interrupted.error).toMatch(new RegExp(`build ${interrupted.buildId ?? '?'} was committed`));
     expect(before.committed.map((r) => r.buildId)).toContain(interrupted.buildId);
     expect(before.latest).toBe(interrupted.buildId);
+    // The train attaches latest, and the restart reconciles: the model moves to the committed build.
+    await expectAttached(w, interrupted);
   } else {
     expect(interrupted.error).toMatch(/nothing of it was published/);
     expect(interrupted.buildId).toBeUndefined();
+    expect(modelDigests()).toEqual(originalDigestList());
   }
-  expect(modelDigests()).toEqual(originalDigestList());
   await expectNewRunCompletes(w, c);
 }
 

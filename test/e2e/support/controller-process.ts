@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive as alive } from '../../fixtures/ports.js';
 
 export interface LogLine {
   level: number;
@@ -20,15 +21,6 @@ export interface StartOptions {
   cwd: string;
   /** A fixed port the process listens on: held under a lock until the process has exited. */
   port?: number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Takes `<tmp>/heliostat-port-<port>.lock` (waiting while a live process holds it); returns its release. */

@@ -5,7 +5,6 @@
 // beyond PATH, as under systemd. Stories start a controller on it from a configuration, either
 // directly (`startController`) or through the charm (see charm-unit.ts).
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Client } from 'minio';
 import type { RgwConnection } from '../../setup/rgw.js';
@@ -18,6 +17,7 @@ import { REPO_ROOT, STANDIN_ENV } from '../../fixtures/rockcraft/standin.js';
 import type { FixtureBranch } from '../../fixtures/rocks-repo.js';
 import type { TrainArchiveOptions } from '../../fixtures/train-archive.js';
 import { ControllerProcess } from './controller-process.js';
+export { freePort } from '../../fixtures/ports.js';
 
 /** The heliostat executable the charm's unit runs (`node <charm>/dist/src/cli/main.js`). */
 export const HELIOSTAT_MAIN = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -33,18 +33,6 @@ function dirsUnder(top: string): string[] {
 /** Compiles the heliostat executable when dist/ is missing it or older than any source it imports. */
 export function ensureHeliostatBuilt(): void {
   ensureBuilt(REPO_ROOT, 'src/cli/main.ts', [...dirsUnder('src'), ...dirsUnder('mirror')]);
-}
-
-/** A loopback port free right now (for a configuration that must name its port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export interface WorldOptions {
