@@ -67,6 +67,10 @@ export class UpstreamRocksRepo {
   private markerChecked = false;
   // Commits are immutable, so their rock listings (rock → blob id) can be kept.
   private readonly trees = new Map<string, Map<string, string>>();
+  /** Rock folder trees per commit: a commit never changes. */
+  private readonly folderTrees = new Map<string, Map<string, string>>();
+  /** The ls-remote in flight: callers at the same moment (builds starting together) share it. */
+  private headsInFlight: Promise<Map<string, string>> | undefined;
 
   constructor(options: UpstreamRocksRepoOptions) {
     this.url = normalizeUpstreamUrl(options.url);
@@ -139,6 +143,8 @@ export class UpstreamRocksRepo {
    */
   async rockFolderTrees(commit: string): Promise<Map<string, string>> {
     const sha = validateCommit(commit);
+    const known = this.folderTrees.get(sha);
+    if (known) return new Map(known);
     await this.requireCache(false);
     let out: string;
     try {
@@ -147,7 +153,10 @@ export class UpstreamRocksRepo {
       await this.requireCommit(sha);
       throw new UpstreamGitError('ls-tree', `${this.url} ${sha}`, error);
     }
-    return parseLsTreeFolders(out, 'rocks/');
+    const folders = parseLsTreeFolders(out, 'rocks/');
+    if (this.folderTrees.size >= 16) this.folderTrees.delete(this.folderTrees.keys().next().value ?? '');
+    this.folderTrees.set(sha, folders);
+    return new Map(folders);
   }
 
   /** rocks/<rock>/rockcraft.yaml at `commit`, exactly as stored. */
@@ -203,7 +212,15 @@ export class UpstreamRocksRepo {
     return run;
   }
 
-  private async lsRemote(branch: string): Promise<Map<string, string>> {
+  private lsRemote(branch: string): Promise<Map<string, string>> {
+    // It lists every head, so one answer serves every caller that asked while it ran.
+    this.headsInFlight ??= this.listRemoteHeads(branch).finally(() => {
+      this.headsInFlight = undefined;
+    });
+    return this.headsInFlight;
+  }
+
+  private async listRemoteHeads(branch: string): Promise<Map<string, string>> {
     await mkdir(this.cacheRoot, { recursive: true });
     this.emit({ op: 'ls-remote', detail: `${this.url} ${branch}` });
     let out: string;

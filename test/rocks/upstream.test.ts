@@ -352,3 +352,21 @@ async function gitSpy(): Promise<{ file: string; restore: () => void }> {
   restoreFns.push(restore);
   return { file, restore };
 }
+
+describe('builds starting together', () => {
+  it('share one ls-remote, and a commit\'s rock folders are listed once', async () => {
+    const { repo, count } = open({ url: origin.url });
+    await repo.resolveBranch('main');
+    const before = count('ls-remote');
+    const answers = await Promise.all([repo.resolveBranch('main'), repo.resolveBranch('stable/2024.1'), repo.resolveBranch('main')]);
+    expect(count('ls-remote') - before).toBe(1);
+    expect(answers.map((a) => a.commit)).toEqual([origin.heads.main, origin.heads['stable/2024.1'], origin.heads.main]);
+    // Sequential callers still ask again: a later build must see a newer head.
+    await repo.resolveBranch('main');
+    expect(count('ls-remote') - before).toBe(2);
+
+    const first = await repo.rockFolderTrees(origin.heads.main!);
+    first.clear();
+    expect((await repo.rockFolderTrees(origin.heads.main!)).size).toBeGreaterThan(0);
+  });
+});
