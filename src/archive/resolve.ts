@@ -8,11 +8,14 @@ import type { SourcePackage } from './sources.js';
 import { binariesFor, parseSourcesIndex } from './sources.js';
 import type { AptSource, IndexLocation } from './sources-list.js';
 import { aptSourceId, indexLocations } from './sources-list.js';
+import { parseReleaseHashes, verifyIndex, type ReleaseEntry } from './release.js';
 import { compareDebianVersions } from './version.js';
 
 /** What the resolver needs from a fetcher (IndexFetcher satisfies it). */
 export interface IndexReader {
   get(url: string): Promise<string>;
+  /** The decoded text and what was fetched: the raw body's sha256 and size. */
+  fetchIndex(url: string): Promise<{ text: string; meta: ReleaseEntry }>;
 }
 
 export interface ResolverOptions {
@@ -127,7 +130,7 @@ export class AptResolver {
   }
 
   private loadSources(): Promise<Loaded<SourcePackage>[]> {
-    this.sourcesIndex ??= this.loadAll((location) => location.sources, parseSourcesIndex).catch((error: unknown) => {
+    this.sourcesIndex ??= this.loadAll((location) => ({ index: location.sources, release: location.inRelease }), parseSourcesIndex).catch((error: unknown) => {
       this.sourcesIndex = undefined;
       throw error;
     });
@@ -135,7 +138,7 @@ export class AptResolver {
   }
 
   private loadPackages(): Promise<Loaded<BinaryPackage>[]> {
-    this.packagesIndex ??= this.loadAll((location) => location.packages, parsePackagesIndex).catch((error: unknown) => {
+    this.packagesIndex ??= this.loadAll((location) => ({ index: location.packages, release: location.binaryInRelease }), parsePackagesIndex).catch((error: unknown) => {
       this.packagesIndex = undefined;
       throw error;
     });
@@ -143,14 +146,19 @@ export class AptResolver {
   }
 
   private loadAll<T extends { name: string; version: string }>(
-    urlOf: (location: IndexLocation) => string,
+    urlsOf: (location: IndexLocation) => { index: string; release: string },
     parse: (text: string, origin: string) => T[],
   ): Promise<Loaded<T>[]> {
     return Promise.all(
       this.locations.map(async (location) => {
-        const url = urlOf(location);
-        const text = await this.options.fetcher.get(url);
-        return { location, entries: byName(parse(text, url)) };
+        const { index, release } = urlsOf(location);
+        // Both fetches are conditional and shared by every index of the suite (see IndexFetcher).
+        const [fetched, inRelease] = await Promise.allSettled([this.options.fetcher.fetchIndex(index), this.options.fetcher.get(release)]);
+        // The index's own failure says more (a 404 names the series, pocket or PPA at fault).
+        if (fetched.status === 'rejected') throw fetched.reason;
+        if (inRelease.status === 'rejected') throw inRelease.reason;
+        verifyIndex(parseReleaseHashes(inRelease.value, release), index, release, fetched.value.meta);
+        return { location, entries: byName(parse(fetched.value.text, index)) };
       }),
     );
   }

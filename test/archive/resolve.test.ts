@@ -205,14 +205,16 @@ describe('AptResolver: index loading', () => {
     await Promise.all([r.binariesOf('cinder'), r.binariesOf('nova'), r.resolve('cinder-api'), r.resolve('keystone')]);
     await r.resolveAll(['nova-api', 'python3-cinder']);
     await r.binariesOf('keystone');
-    // 3 archive suites × 2 components + UCA + PPA, each with Sources and Packages.
-    expect(fixture.server.counts.size).toBe(16);
+    // 3 archive suites × 2 components + UCA + PPA, each with Sources and Packages, and the
+    // InRelease of each of the 5 suites they are checked against.
+    expect(fixture.server.counts.size).toBe(21);
+    expect([...fixture.server.counts.keys()].filter((path) => path.endsWith('/InRelease'))).toHaveLength(5);
     expect([...fixture.server.counts.values()].every((n) => n === 1)).toBe(true);
     expect(fixture.server.count('/cloud/ubuntu/dists/noble-updates/gazpacho/main/binary-amd64/Packages.gz')).toBe(1);
 
     fixture.server.resetCounts();
     await resolver([ARCHIVE(), UCA(), PPA()], { fetcher }).resolve('cinder-api');
-    expect(fixture.server.requests.map((req) => req.status)).toEqual(Array.from({ length: 8 }, () => 304));
+    expect(fixture.server.requests.map((req) => req.status)).toEqual(Array.from({ length: 8 + 5 }, () => 304));
   });
 
   it('a PPA without the series is a clear user error', async () => {

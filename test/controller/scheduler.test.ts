@@ -68,7 +68,10 @@ describe('scheduled builds', () => {
   });
 
   it('queues one build when an apt index changes', async () => {
-    await f.apt.server.updateFile('/ubuntu/dists/noble-updates/InRelease', 'Origin: Ubuntu\nSuite: noble-updates\nDate: changed\n');
+    // A new Date in a still valid InRelease: the archive republished the suite.
+    const inRelease = '/ubuntu/dists/noble-updates/InRelease';
+    const current = await (await fetch(`${f.apt.server.url}${inRelease}`)).text();
+    await f.apt.server.updateFile(inRelease, current.replace(/^Date: .*$/m, 'Date: Mon, 23 Nov 2026 00:00:00 UTC'));
     const tick = await hourlyTick();
     expect(tick.jobs).toBe(1);
     expect(c.controller.trains()[0]?.lastCheck?.reasons).toEqual([expect.stringMatching(/noble-updates\/InRelease changed$/)]);
