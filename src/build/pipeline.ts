@@ -135,7 +135,7 @@ export async function runBuild(request: BuildRequest, services: BuildServices): 
   let images: ImageRecord[] = [];
   if (services.registry && result === 'success') {
     try {
-      images = await pushImages(services.registry, { planned, results, previous, store: services.store, release: request.release.number, train: request.train, buildId, workDir: services.workDir, signal: services.signal });
+      images = await pushImages(services.registry, { planned, results, previous, store: services.store, release: request.release.number, series: series.name, train: request.train, buildId, workDir: services.workDir, signal: services.signal });
     } catch (error) {
       // The rocks built; the registry refused them. Recorded as a failed build, never as a success without images.
       result = 'fail';

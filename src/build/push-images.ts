@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BuildRecord } from '../../mirror/build-record.js';
 import { blobKey } from '../../mirror/layout.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
-import type { RegistryTarget } from '../registry/config.js';
+import { tagSeries, type RegistryTarget } from '../registry/config.js';
 import { pushBuild, type ImageRecord, type RockToPush } from '../registry/publish.js';
 import type { Skopeo } from '../registry/skopeo.js';
 import type { PlannedRock } from './plan.js';
@@ -26,6 +26,7 @@ export interface PushImagesInput {
   previous?: BuildRecord;
   store?: MirrorStore;
   release: string;
+  series: string;
   train: string;
   buildId: string;
   workDir: string;
@@ -46,7 +47,7 @@ export async function pushImages(registry: RegistryService, input: PushImagesInp
   }
   if (rocks.length === 0) return [];
   return pushBuild(
-    { rocks, release: input.release, train: input.train, buildId: input.buildId },
+    { rocks, release: input.release, train: input.train, buildId: input.buildId, ...seriesOf(input.release, input.series) },
     registry.target,
     { ...(registry.skopeo ? { skopeo: registry.skopeo } : {}), ...(input.signal ? { signal: input.signal } : {}) },
   );
@@ -60,4 +61,9 @@ async function fetchReusedRock(plan: PlannedRock, input: PushImagesInput): Promi
   const target = join(dir, file.path.slice('rocks/'.length));
   await pipeline(await input.store.getStream(blobKey(file.digest)), createWriteStream(target));
   return target;
+}
+
+function seriesOf(release: string, series: string): { series?: string } {
+  const qualifier = tagSeries(release, series);
+  return qualifier === undefined ? {} : { series: qualifier };
 }

@@ -12,7 +12,7 @@ import { parseInstant } from '../../mirror/ref.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
 import { findRelease } from '../catalog/releases.js';
 import { UsageError } from '../errors.js';
-import type { RegistryTarget } from '../registry/config.js';
+import { tagSeries, type RegistryTarget } from '../registry/config.js';
 import { promote as promoteImages, type ImageRecord } from '../registry/publish.js';
 import type { GcResult } from './types.js';
 
@@ -49,7 +49,7 @@ export async function promoteRef(store: MirrorStore, ref: string, registry: Regi
   if (registry && record.files['images.json']) {
     const opened = await openOutput(store, ts, found.buildId, 'images.json');
     const images = JSON.parse(await text(opened.stream)) as ImageRecord[];
-    imagesTagged = (await promoteImages(images, ts.release, ts.train, registry)).length;
+    imagesTagged = (await promoteImages(images, ts.release, ts.train, registry, {}, tagSeries(ts.release, ts.series))).length;
   }
   try {
     const { previous } = await promoteStable(store, ts, found.buildId);

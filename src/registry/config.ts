@@ -3,7 +3,8 @@
 // before any process runs, so a bad name fails with a message that says which part is wrong
 // instead of a skopeo parse error — or, worse, a reference skopeo reads differently than meant.
 import { z } from 'zod';
-import { validateBuildId, validateRelease, validateTrain } from '../../mirror/layout.js';
+import { validateBuildId, validateRelease, validateSeries, validateTrain } from '../../mirror/layout.js';
+import { findRelease } from '../catalog/releases.js';
 import { RegistryError } from './errors.js';
 
 // distribution/reference: one path component of a repository name.
@@ -209,16 +210,30 @@ export function repositoryFor(target: Pick<RegistryTarget, 'host' | 'namespace'>
   return validateRepository(`${validateHost(target.host)}/${path}`);
 }
 
-/** The immutable tag of one build: `<release>-<train>-<build-id>`, e.g. `2024.1-reference-20261122T010203Z`. */
-export function buildTag(release: string, train: string, buildId: string): string {
-  return validateTag(`${checkedPart(validateRelease, release)}-${checkedPart(validateTrain, train)}-${checkedPart(validateBuildId, buildId)}`);
+/**
+ * The series a tag names: none for the release's default series (`2024.1-reference-latest`), the
+ * series otherwise (`2024.1-jammy-reference-latest`), so one train built for two series never
+ * shares a moving tag while the common tags stay short.
+ */
+export function tagSeries(release: string, series: string): string | undefined {
+  return findRelease(release)?.defaultSeries === series ? undefined : series;
+}
+
+function tagPrefix(release: string, train: string, series: string | undefined): string {
+  const qualifier = series === undefined ? '' : `-${checkedPart(validateSeries, series)}`;
+  return `${checkedPart(validateRelease, release)}${qualifier}-${checkedPart(validateTrain, train)}`;
+}
+
+/** The immutable tag of one build: `<release>[-<series>]-<train>-<build-id>`, e.g. `2024.1-reference-20261122T010203Z`. */
+export function buildTag(release: string, train: string, buildId: string, series?: string): string {
+  return validateTag(`${tagPrefix(release, train, series)}-${checkedPart(validateBuildId, buildId)}`);
 }
 
 export type MovingTagName = 'latest' | 'stable';
 
-/** A moving tag `<release>-<train>-latest` / `-stable`, re-pushed (never deleted) to move it. */
-export function movingTag(release: string, train: string, which: MovingTagName): string {
-  return validateTag(`${checkedPart(validateRelease, release)}-${checkedPart(validateTrain, train)}-${which}`);
+/** A moving tag `<release>[-<series>]-<train>-latest` / `-stable`, re-pushed (never deleted) to move it. */
+export function movingTag(release: string, train: string, which: MovingTagName, series?: string): string {
+  return validateTag(`${tagPrefix(release, train, series)}-${which}`);
 }
 
 export function isMovingTag(tag: string): boolean {

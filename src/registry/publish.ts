@@ -28,6 +28,8 @@ export interface PushBuildInput {
   release: string;
   train: string;
   buildId: string;
+  /** The series the tags name (see tagSeries): absent for the release's default series. */
+  series?: string;
   /** Also move `<release>-<train>-stable` to this build. */
   promote?: boolean;
 }
@@ -84,9 +86,9 @@ export class PublishError extends Error {
 }
 
 /** The tags a build gets, in the order they are pushed. */
-export function tagsForBuild(release: string, train: string, buildId: string, promote = false): string[] {
-  const tags = [buildTag(release, train, buildId), movingTag(release, train, 'latest')];
-  if (promote) tags.push(movingTag(release, train, 'stable'));
+export function tagsForBuild(release: string, train: string, buildId: string, promote = false, series?: string): string[] {
+  const tags = [buildTag(release, train, buildId, series), movingTag(release, train, 'latest', series)];
+  if (promote) tags.push(movingTag(release, train, 'stable', series));
   return tags;
 }
 
@@ -151,7 +153,7 @@ async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item
  * tagging leaves every tag where it was and throws a PublishError naming the rocks that failed.
  */
 export async function pushBuild(input: PushBuildInput, target: RegistryTarget, options: PublishOptions = {}): Promise<ImageRecord[]> {
-  const tags = tagsForBuild(input.release, input.train, input.buildId, input.promote ?? false);
+  const tags = tagsForBuild(input.release, input.train, input.buildId, input.promote ?? false, input.series);
   const [immutable] = tags as [string, ...string[]];
   const planned = plan(input.rocks, target);
   const skopeo = options.skopeo ?? new Skopeo(target);
@@ -239,8 +241,8 @@ function checkRecord(record: ImageRecord, target: RegistryTarget): void {
  * Moves `<release>-<train>-stable` to each image's digest. Every digest is checked to be present
  * first, so a missing image fails before any stable tag moves. Returns the records with the tag added.
  */
-export async function promote(images: readonly ImageRecord[], release: string, train: string, target: RegistryTarget, options: PublishOptions = {}): Promise<ImageRecord[]> {
-  const stable = movingTag(release, train, 'stable');
+export async function promote(images: readonly ImageRecord[], release: string, train: string, target: RegistryTarget, options: PublishOptions = {}, series?: string): Promise<ImageRecord[]> {
+  const stable = movingTag(release, train, 'stable', series);
   for (const image of images) checkRecord(image, target);
   const skopeo = options.skopeo ?? new Skopeo(target);
   const call: CallOptions = options.signal ? { signal: options.signal } : {};

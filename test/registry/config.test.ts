@@ -5,6 +5,7 @@ import {
   Credentials,
   isMovingTag,
   movingTag,
+  tagSeries,
   parseRegistryTarget,
   repositoryFor,
   validateComponent,
@@ -93,6 +94,15 @@ describe('registry names', () => {
     rejects(() => buildTag('2024.1', 'reference', '20261340T010203Z'), /build id/);
     rejects(() => buildTag('2024.1', 'Reference', '20261122T010203Z'), /train/);
     rejects(() => buildTag('24.1', 'reference', '20261122T010203Z'), /release/);
+  });
+
+  it('names the series in the tags only when it is not the release default, so two series never share a moving tag', () => {
+    expect(tagSeries('2024.1', 'noble')).toBeUndefined();
+    expect(tagSeries('2024.1', 'jammy')).toBe('jammy');
+    expect(buildTag('2024.1', 'reference', '20261122T010203Z', tagSeries('2024.1', 'jammy'))).toBe('2024.1-jammy-reference-20261122T010203Z');
+    expect(movingTag('2024.1', 'reference', 'latest', 'jammy')).not.toBe(movingTag('2024.1', 'reference', 'latest', tagSeries('2024.1', 'noble')));
+    expect(movingTag('2024.1', 'reference', 'stable', 'jammy')).toBe('2024.1-jammy-reference-stable');
+    rejects(() => movingTag('2024.1', 'reference', 'latest', 'Jammy!'), /series/);
   });
 });
 

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { blobKey } from '../../../mirror/layout.js';
 import { resolveRef, showBuild } from '../../../mirror/query.js';
+import { tagSeries } from '../../registry/config.js';
 import { pushBuild } from '../../registry/publish.js';
 import { UsageError } from '../../errors.js';
 import { registryOptions, registryTarget } from '../deploy-context.js';
@@ -39,7 +40,8 @@ export function registerRegistry(program: Command, env: CliEnv): void {
           await pipeline(await store.getStream(blobKey(entry.digest)), createWriteStream(file));
           rocks.push({ rock: rock.name, imageName: rock.imageName, rockFile: file });
         }
-        const images = await pushBuild({ rocks, release: record.release, train: record.train, buildId: record.buildId }, target);
+        const series = tagSeries(record.release, record.series);
+        const images = await pushBuild({ rocks, release: record.release, train: record.train, buildId: record.buildId, ...(series ? { series } : {}) }, target);
         const out = env.output(flags.json);
         if (out.json) printJson(out, images);
         else out.stdout.write(renderTable(images, [
