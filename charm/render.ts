@@ -87,11 +87,12 @@ function secretValue(options: Record<string, unknown>, option: string, key: stri
 }
 
 /** Maps a validation issue path of the document to the juju option (or relation) it came from. */
-function optionFor(path: readonly PropertyKey[]): string {
+function optionFor(path: readonly PropertyKey[], operatorTrain: boolean): string {
   const [top, second, third] = path.map(String);
+  if (top === 'kubernetesBuilder') return 'kubernetes-builder';
   if (top === 'trains') {
-    if (second !== '0') return 'extra-trains';
-    const byField: Record<string, string> = { ppas: 'ppa', release: 'release', components: 'components', pocket: 'pocket', schedule: 'schedule', pin: 'pin', attach: 'attach' };
+    if (second !== '0' || !operatorTrain) return 'extra-trains';
+    const byField: Record<string, string> = { ppas: 'ppa', release: 'release', components: 'components', pocket: 'pocket', schedule: 'schedule', pin: 'pin', attach: 'attach', builder: 'builder' };
     return (third && byField[third]) ?? 'extra-trains';
   }
   if (top === 'reference') return 'reference-releases';
@@ -236,6 +237,8 @@ export function renderControllerConfig(input: RenderInput): Rendered {
       throw new CharmConfigError('ppa', error instanceof Error ? error.message : String(error));
     }
   }
+  const builder = str(options, 'builder') || 'local';
+  if (builder !== 'local' && builder !== 'kubernetes') throw new CharmConfigError('builder', `invalid builder ${quoteInput(builder)}: expected local or kubernetes`);
   // The flat options describe one patched set: without components there is nothing to patch, and
   // clearing them removes the train, so the controller restores the charms' original images.
   if (release !== '' && components.length > 0) {
@@ -251,7 +254,19 @@ export function renderControllerConfig(input: RenderInput): Rendered {
       // `juju config` of what to patch is the operator asking for it: build it now, not at a tick.
       buildOnChange: true,
       ...(schedule ? { schedule } : {}),
+      ...(builder === 'kubernetes' ? { builder } : {}),
     });
+  }
+  const kubernetesBuilder = str(options, 'kubernetes-builder');
+  if (kubernetesBuilder !== '') {
+    let section: unknown;
+    try {
+      section = parseYaml(kubernetesBuilder);
+    } catch {
+      throw new CharmConfigError('kubernetes-builder', 'not valid YAML');
+    }
+    if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new CharmConfigError('kubernetes-builder', 'expected a YAML mapping (image, namespace, resources, ...)');
+    doc.kubernetesBuilder = section as NonNullable<ControllerConfigInput['kubernetesBuilder']>;
   }
   const extra = str(options, 'extra-trains');
   if (extra !== '') {
@@ -307,7 +322,7 @@ export function renderControllerConfig(input: RenderInput): Rendered {
   const parsed = controllerConfigSchema.safeParse(doc);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    const option = first ? optionFor(first.path) : 'config';
+    const option = first ? optionFor(first.path, doc.trains?.[0]?.name === OPERATOR_TRAIN) : 'config';
     // The options' own validators name the value (e.g. `invalid PPA "x"`); the path is dropped.
     const reason = first?.message ?? describeIssues(parsed.error);
     throw new CharmConfigError(option, option === 'extra-trains' && first ? `${first.path.slice(1).join('.')}: ${reason}` : reason);

@@ -38,6 +38,20 @@ describe('renderControllerConfig', () => {
     expect(errorOf(() => render({ ...base, components: '', ppa: 'ppa:bad;rm' })).option).toBe('ppa');
   });
 
+  it('renders the operator train on the Kubernetes Job builder, which needs the s3 relation and an image', async () => {
+    const s3 = { bucket: 'heliostat', 'access-key': 'AKIAEXAMPLE', 'secret-key': 'secret-example-key', endpoint: 'http://rgw.example:7480' };
+    const kube = { ...base, builder: 'kubernetes', 'kubernetes-builder': '{image: registry.example.com/rockcraft-builder:1, namespace: builds}' };
+    const r = render(kube, { s3 });
+    expect(r.document.trains?.[0]).toMatchObject({ name: 'operator', builder: 'kubernetes' });
+    const config = await resolveControllerConfig(parse(r.text), { baseDir: DATA, env: {} });
+    expect(config.kubernetesTrains).toEqual(['operator/2024.1/noble']);
+    expect(errorOf(() => render(kube)).option).toBe('builder');
+    expect(errorOf(() => render({ ...kube, 'kubernetes-builder': '' }, { s3 })).option).toBe('kubernetes-builder');
+    expect(errorOf(() => render({ ...kube, 'kubernetes-builder': '[a, b]' }, { s3 })).message).toContain('expected a YAML mapping');
+    expect(errorOf(() => render({ ...base, builder: 'docker' })).message).toBe('builder: invalid builder "docker": expected local or kubernetes');
+    expect(render(base).document.trains?.[0]).not.toHaveProperty('builder');
+  });
+
   it('names the unknown release it was given', () => {
     const error = errorOf(() => render({ ...base, release: 'bobcatt' }));
     expect(error.option).toBe('release');
