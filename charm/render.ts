@@ -266,7 +266,7 @@ export function renderControllerConfig(input: RenderInput): Rendered {
       throw new CharmConfigError('kubernetes-builder', 'not valid YAML');
     }
     if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new CharmConfigError('kubernetes-builder', 'expected a YAML mapping (image, namespace, resources, ...)');
-    doc.kubernetesBuilder = section as NonNullable<ControllerConfigInput['kubernetesBuilder']>;
+    doc.kubernetesBuilder = section;
   }
   const extra = str(options, 'extra-trains');
   if (extra !== '') {
