@@ -184,6 +184,17 @@ function secretValueOptional(options: Record<string, unknown>, option: string, k
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The YAML value of a string option (undefined when empty); text that does not parse blocks naming the option. */
+function yamlOption(options: Record<string, unknown>, option: string): unknown {
+  const text = str(options, option);
+  if (text === '') return undefined;
+  try {
+    return parseYaml(text) as unknown;
+  } catch {
+    throw new CharmConfigError(option, 'not valid YAML');
+  }
+}
+
 function intOption(options: Record<string, unknown>, option: string): number | undefined {
   const raw = options[option];
   if (raw === undefined || raw === null || raw === '') return undefined;
@@ -257,27 +268,15 @@ export function renderControllerConfig(input: RenderInput): Rendered {
       ...(builder === 'kubernetes' ? { builder } : {}),
     });
   }
-  const kubernetesBuilder = str(options, 'kubernetes-builder');
-  if (kubernetesBuilder !== '') {
-    let section: unknown;
-    try {
-      section = parseYaml(kubernetesBuilder);
-    } catch {
-      throw new CharmConfigError('kubernetes-builder', 'not valid YAML');
-    }
+  const section = yamlOption(options, 'kubernetes-builder');
+  if (section !== undefined) {
     if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new CharmConfigError('kubernetes-builder', 'expected a YAML mapping (image, namespace, resources, ...)');
     doc.kubernetesBuilder = section;
   }
-  const extra = str(options, 'extra-trains');
-  if (extra !== '') {
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(extra);
-    } catch {
-      throw new CharmConfigError('extra-trains', 'not valid YAML');
-    }
-    if (parsed !== null && !Array.isArray(parsed)) throw new CharmConfigError('extra-trains', 'expected a YAML list of trains');
-    for (const t of (parsed ?? []) as unknown[]) {
+  const extraTrains = yamlOption(options, 'extra-trains');
+  if (extraTrains !== undefined) {
+    if (extraTrains !== null && !Array.isArray(extraTrains)) throw new CharmConfigError('extra-trains', 'expected a YAML list of trains');
+    for (const t of (extraTrains ?? []) as unknown[]) {
       if (typeof t === 'object' && t !== null && (t as { name?: unknown }).name === OPERATOR_TRAIN) {
         throw new CharmConfigError('extra-trains', `the train name "${OPERATOR_TRAIN}" is taken by the flat options`);
       }
