@@ -21,42 +21,8 @@ import type { Client } from 'minio';
 import { InvalidKeyError } from './fs.js';
 import { createS3Client, observeReplies, type ReplyState } from './s3-client.js';
 import { MAX_SINGLE_PUT, parseS3StoreOptions, type S3StoreOptions, type S3StoreOptionsInput } from './s3-config.js';
+import { backoffMs, describeFailure, errorCode, errorMessage, isRetryable, S3StoreError } from './s3-failure.js';
 import { NotFoundError, PreconditionFailedError, type ByteRange, type MirrorStore, type ObjectInfo, type PutOptions } from './store.js';
-
-const RETRYABLE_STATUSES = new Set([408, 429]);
-const RETRYABLE_S3_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'ServerBusy']);
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/** A failed S3 operation, after any retries. */
-export class S3StoreError extends Error {
-  constructor(
-    readonly operation: string,
-    /** s3://bucket/key of the object (or prefix) concerned. */
-    readonly target: string,
-    /** Origin of the service, without credentials. */
-    readonly endpoint: string,
-    readonly attempts: number,
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-    detail: string,
-    options?: ErrorOptions,
-  ) {
-    super(`S3 ${operation} ${target} at ${endpoint} failed${attempts > 1 ? ` after ${attempts} attempts` : ''}: ${detail}`, options);
-    this.name = 'S3StoreError';
-  }
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const code = err.code;
-  return typeof code === 'string' && code !== '' ? code : undefined;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Keys follow the same rules as the fs store, so a mirror can move between the two. */
 function checkKey(key: string): string {
@@ -79,6 +45,8 @@ function nextMarker(marker: string, entries: (string | undefined)[]): string {
 }
 
 /** Reads and discards a reply body, so its connection can be reused. */
+export { S3StoreError };
+
 const drain = (stream: Readable): Promise<void> => finished(stream.resume());
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -375,37 +343,13 @@ export class S3Store implements MirrorStore {
         if (state.replyRead) await Promise.race([state.replyRead, sleep(1000)]);
         const status = state.status !== undefined && state.status >= 300 ? state.status : undefined;
         const code = errorCode(err) ?? state.serverCode;
-        const retryable =
-          status !== undefined
-            ? status >= 500 || RETRYABLE_STATUSES.has(status) || RETRYABLE_S3_CODES.has(code ?? '')
-            : RETRYABLE_NETWORK_CODES.has(code ?? '') || RETRYABLE_S3_CODES.has(code ?? '');
-        if (retryable && attempt <= this.#options.retries) {
-          await sleep(this.backoff(attempt));
+        if (isRetryable(status, code) && attempt <= this.#options.retries) {
+          await sleep(backoffMs(attempt, this.#options.retryBaseDelayMs, this.#options.retryMaxDelayMs));
           continue;
         }
-        throw new S3StoreError(operation, this.target(name), this.endpoint, attempt, status, code, this.describe(err, status, code), { cause: err });
+        const detail = describeFailure(err, status, code, [this.#options.accessKey, this.#options.secretKey]);
+        throw new S3StoreError(operation, this.target(name), this.endpoint, attempt, status, code, detail, { cause: err });
       }
     }
-  }
-
-  /** Exponential backoff with "equal jitter": half the delay fixed, half random. */
-  private backoff(attempt: number): number {
-    const delay = Math.min(this.#options.retryMaxDelayMs, this.#options.retryBaseDelayMs * 2 ** (attempt - 1));
-    return delay / 2 + (Math.random() * delay) / 2;
-  }
-
-  private describe(err: unknown, status: number | undefined, code: string | undefined): string {
-    let text: string;
-    if (status !== undefined) {
-      const message = err instanceof Error && !/Retryable HTTP status/.test(err.message) ? err.message : '';
-      text = [`HTTP ${status}`, code, message].filter(Boolean).join(' ');
-    } else if (code === 'ECONNREFUSED') {
-      text = 'connection refused (is the S3 service running?)';
-    } else {
-      text = errorMessage(err) || code || 'unknown error';
-    }
-    // Belt and braces: no credential ever leaves in a message.
-    for (const secret of [this.#options.accessKey, this.#options.secretKey]) text = text.split(secret).join('***');
-    return text;
   }
 }
