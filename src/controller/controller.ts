@@ -17,14 +17,15 @@ import { auditOf, EventHub } from './events.js';
 import { toolStatus, trainStatuses, type ConfigState, type ExtendedStatus, type ExtendedTrainStatus } from './status.js';
 import { createAdapters, type AdapterOptions, type Adapters } from './adapters.js';
 import { JobRunner } from './job-runner.js';
-import { gcMirror, parseSeriesRef, pinRef, previousSuccess, promoteRef, resolveAttachable, seriesHolding, unpinRef } from './mirror-ops.js';
+import { gcMirror, parseSeriesRef, pinRef, promoteRef, resolveAttachable, unpinRef } from './mirror-ops.js';
 import { JobQueue, jobKey } from './queue.js';
 import { TrainScheduler } from './scheduler.js';
 import { trainKey, type TrainSpec } from './trains.js';
 import type { AttachResult, AuditEntry, ControllerApi, ControllerEvent, DetachResult, GcResult, Job, JobEvent, JobState, JobTrigger, RollbackResult } from './types.js';
 import { fromTrain, validateRequests } from './validate.js';
 import { DeclaredTrainsFile, trainsToBuild } from './declared-trains.js';
-import { settleInterrupted } from './interrupted.js';
+import { recoverInterrupted } from './interrupted.js';
+import { planRollback } from './rollback.js';
 import { ChangeWatcher, type Observation } from './watch.js';
 
 export interface ControllerDeps {
@@ -105,7 +106,11 @@ export class Controller implements ControllerApi {
     await this.watcher.load();
     try {
       const { interrupted, resumed } = await this.queue.load();
-      await this.settle(interrupted);
+      const again = await recoverInterrupted(interrupted, { store: this.deps.store, now: () => this.clock.now(), logger: this.logger, audit: this.audit, kubernetesTrains: this.config.kubernetesTrains ?? [] });
+      await this.queue.save();
+      if (again.length > 0 && this.config.leader) {
+        await this.submit(again, 'change', 'controller').catch((error: unknown) => this.logger.warn({ err: error }, 'cannot resume interrupted Kubernetes builds'));
+      }
       if (resumed.length > 0) this.logger.info({ jobs: resumed.map((j) => j.id) }, 'resuming queued jobs');
     } catch (error) {
       this.logger.error({ err: error }, 'job state unreadable');
@@ -118,30 +123,6 @@ export class Controller implements ControllerApi {
     if (this.config.leader) void this.periodicReconcile();
   }
 
-  /**
-   * Jobs running when the controller stopped: each says what it left in the mirror, a committed
-   * build is completed (latest, index), and a train built by Kubernetes Jobs is built again at
-   * once: its Jobs kept running, and the new build re-attaches to them by build key.
-   */
-  private async settle(interrupted: readonly Job[]): Promise<void> {
-    if (interrupted.length === 0) return;
-    const settled = await settleInterrupted(this.deps.store, interrupted, () => this.clock.now()).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'cannot check what interrupted jobs left in the mirror');
-      return interrupted.map((job) => ({ job, committed: undefined }));
-    });
-    await this.queue.save();
-    const kubernetes = new Set(this.config.kubernetesTrains ?? []);
-    const again: Job['request'][] = [];
-    for (const { job, committed } of settled) {
-      this.logger.warn({ jobId: job.id, train: jobKey(job), buildId: committed, error: job.error }, 'job was running when the controller stopped; marked interrupted');
-      await this.audit.record('controller', 'build.interrupted', jobKey(job), { jobId: job.id, ...(committed ? { committed } : {}) });
-      if (!committed && kubernetes.has(jobKey(job))) again.push(job.request);
-    }
-    if (again.length > 0 && this.config.leader) {
-      await this.submit(again.map((r) => ({ ...r })), 'change', 'controller').catch((error: unknown) => this.logger.warn({ err: error }, 'cannot resume interrupted Kubernetes builds'));
-    }
-  }
-
   /** Trains with buildOnChange build when declared or changed (see declared-trains.ts). */
   private async buildDeclared(): Promise<void> {
     if (!this.config.leader || this.stopping) return;
@@ -149,13 +130,8 @@ export class Controller implements ControllerApi {
     try {
       const due = trainsToBuild(this.config.trains, await file.load());
       if (due.length > 0) {
-        const createdAt = this.clock.now().toISOString();
-        const records = validateRequests(due.map(fromTrain), this.config.trains).map((request) => ({
-          job: { id: this.newJobId(), request, trigger: 'change' as const, state: 'queued' as const, createdAt, rocks: [] },
-          actor: 'config',
-        }));
         this.logger.info({ trains: due.map(trainKey) }, 'trains declared or changed; builds queued');
-        await this.enqueue(records);
+        await this.submit(due.map(fromTrain), 'change', 'config');
       }
       await file.save(this.config.trains);
     } catch (error) {
@@ -318,24 +294,7 @@ export class Controller implements ControllerApi {
 
   async rollback(options: { app?: string }, actor: string): Promise<RollbackResult> {
     this.requireLeader('rollbacks');
-    const running = (await this.deployer.runningBuilds()).filter((r) => options.app === undefined || r.app === options.app);
-    if (running.length === 0) {
-      throw new ControllerStateError(`nothing to roll back: heliostat runs no build ${options.app ? `in application ${options.app}` : 'in the model'}`, 409);
-    }
-    const attached = await this.deployer.attachTrains();
-    // Per train, the newest build it runs anywhere is the one rolled back from.
-    const current = new Map<string, string>();
-    for (const r of running) if ((current.get(r.train) ?? '') < r.buildId) current.set(r.train, r.buildId);
-    const plans: RollbackResult['rolledBack'] = [];
-    for (const [train, from] of current) {
-      const candidates = attached.filter((t) => t.train === train).map((t) => ({ train, release: t.release, series: t.series }));
-      const ts = await seriesHolding(this.deps.store, candidates, from);
-      if (!ts) throw new ControllerStateError(`cannot roll back ${train}: build ${from} is not in the mirror any more (or the train is no longer attached); detach it to restore the original images`, 409);
-      const to = await previousSuccess(this.deps.store, ts, from);
-      if (!to) throw new ControllerStateError(`cannot roll back ${train}/${ts.release}/${ts.series}: no successful build before ${from}; detach it to restore the original images`, 409);
-      plans.push({ ...ts, from, to, apps: [...new Set(running.filter((r) => r.train === train).map((r) => r.app))].sort() });
-    }
-    // Every plan is checked before any is recorded: all or nothing.
+    const plans = await planRollback(this.deps.store, await this.deployer.runningBuilds(), await this.deployer.attachTrains(), options.app);
     for (const p of plans) {
       await this.deployer.requestAttach(p.train, p.release, p.series, p.to);
       await this.announce({ type: 'rollback-requested', ref: `${p.train}/${p.release}/${p.series}/${p.to}`, from: p.from, to: p.to }, actor, { apps: p.apps });

@@ -5,7 +5,10 @@
 import { repairSeries } from '../../mirror/lifecycle.js';
 import { readBuildRecord } from '../../mirror/series.js';
 import type { MirrorStore } from '../../mirror/stores/store.js';
-import type { Job } from './types.js';
+import type { Logger } from 'pino';
+import type { AuditLog } from './audit.js';
+import { jobKey } from './queue.js';
+import type { BuildRequestInput, Job } from './types.js';
 
 export interface SettledJob {
   job: Job;
@@ -38,4 +41,34 @@ export async function settleInterrupted(store: MirrorStore, jobs: readonly Job[]
     settled.push({ job, committed: buildId, ...(repair.latestMovedTo ? { latestMovedTo: repair.latestMovedTo } : {}) });
   }
   return settled;
+}
+
+export interface RecoverDeps {
+  store: MirrorStore;
+  now: () => Date;
+  logger: Logger;
+  audit: AuditLog;
+  /** Keys of the trains built by Kubernetes Jobs. */
+  kubernetesTrains: readonly string[];
+}
+
+/**
+ * Settles, logs and audits the jobs running when the controller stopped; returns the requests to
+ * submit again: those of trains built by Kubernetes Jobs that committed nothing, whose Jobs kept
+ * running and which the new build re-attaches to by build key.
+ */
+export async function recoverInterrupted(jobs: readonly Job[], deps: RecoverDeps): Promise<BuildRequestInput[]> {
+  if (jobs.length === 0) return [];
+  const settled = await settleInterrupted(deps.store, jobs, deps.now).catch((error: unknown): SettledJob[] => {
+    deps.logger.warn({ err: error }, 'cannot check what interrupted jobs left in the mirror');
+    return jobs.map((job) => ({ job }));
+  });
+  const kubernetes = new Set(deps.kubernetesTrains);
+  const again: BuildRequestInput[] = [];
+  for (const { job, committed } of settled) {
+    deps.logger.warn({ jobId: job.id, train: jobKey(job), buildId: committed, error: job.error }, 'job was running when the controller stopped; marked interrupted');
+    await deps.audit.record('controller', 'build.interrupted', jobKey(job), { jobId: job.id, ...(committed ? { committed } : {}) });
+    if (!committed && kubernetes.has(jobKey(job))) again.push({ ...job.request });
+  }
+  return again;
 }
