@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { buildIdToDate, type TrainSeries } from '../../mirror/layout.js';
 import type { BuildMetadata, StagedBuild, StagedFile } from '../../mirror/publish.js';
 import { FsStore } from '../../mirror/stores/fs.js';
-import type { MirrorStore } from '../../mirror/stores/store.js';
+import type { MirrorReader } from '../../mirror/pull.js';
+import type { ByteRange, MirrorStore } from '../../mirror/stores/store.js';
 
 export const TS: TrainSeries = { train: 'reference', release: '2024.1', series: 'noble' };
 
@@ -126,4 +127,19 @@ export async function stagedBuildSpec(dir: string, buildId: string, seed: string
   const spec = join(dir, `${buildId}.json`);
   await writeFile(spec, JSON.stringify({ ...staged, files }));
   return spec;
+}
+
+/** A reader that records the byte ranges it is asked for. */
+export function recordingReader(inner: MirrorReader): { reader: MirrorReader; ranges: { path: string; range?: ByteRange }[] } {
+  const ranges: { path: string; range?: ByteRange }[] = [];
+  return {
+    ranges,
+    reader: {
+      ...inner,
+      openOutput: (build, path, range) => {
+        ranges.push({ path, ...(range ? { range } : {}) });
+        return inner.openOutput(build, path, range);
+      },
+    },
+  };
 }

@@ -12,8 +12,7 @@ import { promote, setPin } from '../../mirror/lifecycle.js';
 import { publishBuild } from '../../mirror/publish.js';
 import { PullFailedError, PullSourceError, UnknownRockError, pullBuild, storeReader, type MirrorReader } from '../../mirror/pull.js';
 import { NotFoundInMirrorError } from '../../mirror/query.js';
-import type { ByteRange } from '../../mirror/stores/store.js';
-import { TS, metadata, rockFile, sha, stagedBuild, tempStore, type TempStore } from './helpers.js';
+import { TS, metadata, recordingReader, rockFile, sha, stagedBuild, tempStore, type TempStore } from './helpers.js';
 
 let t: TempStore;
 beforeEach(async () => {
@@ -36,22 +35,6 @@ async function tree(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
     .sort();
-}
-
-/** A reader that records the byte ranges it is asked for. */
-function recordingReader(): { reader: MirrorReader; ranges: { path: string; range?: ByteRange }[] } {
-  const inner = storeReader(t.store);
-  const ranges: { path: string; range?: ByteRange }[] = [];
-  return {
-    ranges,
-    reader: {
-      ...inner,
-      openOutput: (build, path, range) => {
-        ranges.push({ path, ...(range ? { range } : {}) });
-        return inner.openOutput(build, path, range);
-      },
-    },
-  };
 }
 
 /** Checks every pulled file against the SHA256SUMS it came with, as `sha256sum -c` would. */
@@ -104,7 +87,7 @@ describe('pullBuild', () => {
     await writeFile(join(dir, `${ROCK}.part`), full.subarray(0, 70_001));
     await unlink(join(dir, ROCK));
 
-    const { reader, ranges } = recordingReader();
+    const { reader, ranges } = recordingReader(storeReader(t.store));
     const summary = await pullBuild(reader, 'reference/2024.1/noble/latest', dir);
     expect(summary).toMatchObject({ resumed: 1, skipped: 5, downloaded: 0, bytes: full.length - 70_001 });
     expect(summary.results.find((r) => r.path === ROCK)).toMatchObject({ status: 'resumed', resumedFrom: 70_001 });

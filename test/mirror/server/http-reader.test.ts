@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBuildRecord, serialiseBuildRecord } from '../../../mirror/build-record.js';
 import { HttpMirrorStore, MirrorHttpError, ReadOnlyMirrorError, httpReader, parseMirrorUrl } from '../../../mirror/http-reader.js';
 import { aliasKey, blobKey, buildRecordKey, pinsKey } from '../../../mirror/layout.js';
-import { PullFailedError, pullBuild, type MirrorReader } from '../../../mirror/pull.js';
+import { PullFailedError, pullBuild } from '../../../mirror/pull.js';
 import { NotFoundInMirrorError, listBuilds, listTrains, resolveRef } from '../../../mirror/query.js';
 import { FsStore } from '../../../mirror/stores/fs.js';
-import type { ByteRange } from '../../../mirror/stores/store.js';
 import { SyncFailedError, syncMirror } from '../../../mirror/sync.js';
-import { sha, type TempStore } from '../helpers.js';
+import { recordingReader, sha, type TempStore } from '../helpers.js';
 import { B1, B2, B3, FIX, KEYSTONE_ROCK, SERIES, TS, cleanup, fixtureMirror, serve, type Served } from './fixtures.js';
 
 const TOKEN = 'reader-token-0123456789';
@@ -35,21 +34,6 @@ async function tree(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** A reader that records the ranges it asks for. */
-function recording(inner: MirrorReader): { reader: MirrorReader; ranges: { path: string; range?: ByteRange }[] } {
-  const ranges: { path: string; range?: ByteRange }[] = [];
-  return {
-    ranges,
-    reader: {
-      ...inner,
-      openOutput: (build, path, range) => {
-        ranges.push({ path, ...(range ? { range } : {}) });
-        return inner.openOutput(build, path, range);
-      },
-    },
-  };
-}
-
 describe('pull over HTTP', () => {
   it('pulls a build by any ref, verified, and skips it the second time', async () => {
     const out = join(t.dir, 'pull-latest');
@@ -70,7 +54,7 @@ describe('pull over HTTP', () => {
     const full = await readFile(join(out, KEYSTONE_ROCK));
     await unlink(join(out, KEYSTONE_ROCK));
     await writeFile(join(out, `${KEYSTONE_ROCK}.part`), full.subarray(0, 12_345));
-    const { reader, ranges } = recording(httpReader(s.url));
+    const { reader, ranges } = recordingReader(httpReader(s.url));
     const resumed = await pullBuild(reader, `${SERIES}/${B3}`, out);
     expect(resumed).toMatchObject({ resumed: 1, skipped: 9, bytes: full.length - 12_345 });
     expect(ranges.filter((r) => r.path === KEYSTONE_ROCK)).toEqual([{ path: KEYSTONE_ROCK, range: { start: 12_345 } }]);
